@@ -1,0 +1,22 @@
+package io.loadlevel.common.status;
+
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotNull;
+import java.time.Duration;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.validation.annotation.Validated;
+
+/**
+ * Where and for how long request status is kept in Redis.
+ *
+ * @param ttl time a status entry lives after its last change
+ * @param keyPrefix prefix of the status hash keys; the request id follows it
+ * @param timeout maximum time one status read or write may take before it counts as failed
+ */
+@Validated
+@ConfigurationProperties("loadlevel.status")
+public record StatusProperties(
+        @NotNull @DefaultValue("24h") Duration ttl,
+        @NotBlank @DefaultValue("loadlevel:status:") String keyPrefix,
+        @NotNull @DefaultValue("2s") Duration timeout) {}

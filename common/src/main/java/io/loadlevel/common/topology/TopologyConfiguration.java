@@ -1,0 +1,54 @@
+package io.loadlevel.common.topology;
+
+import org.springframework.amqp.core.Binding;
+import org.springframework.amqp.core.BindingBuilder;
+import org.springframework.amqp.core.Declarables;
+import org.springframework.amqp.core.DirectExchange;
+import org.springframework.amqp.core.ExchangeBuilder;
+import org.springframework.amqp.core.Queue;
+import org.springframework.amqp.core.QueueBuilder;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+/**
+ * Declares the work queue, its exchange and the dead-letter pair. Spring AMQP's {@code RabbitAdmin} declares them on
+ * every new connection, so a broker that lost them gets them back when a service reconnects.
+ */
+@Configuration(proxyBeanMethods = false)
+@EnableConfigurationProperties(TopologyProperties.class)
+public class TopologyConfiguration {
+
+    @Bean
+    Declarables loadlevelTopology(TopologyProperties topology) {
+        DirectExchange exchange = ExchangeBuilder.directExchange(topology.exchange())
+                .durable(true)
+                .build();
+        DirectExchange deadLetterExchange = ExchangeBuilder.directExchange(topology.deadLetterExchange())
+                .durable(true)
+                .build();
+        Queue workQueue = workQueue(topology);
+        Queue deadLetterQueue =
+                QueueBuilder.durable(topology.deadLetterQueue()).quorum().build();
+        Binding work = BindingBuilder.bind(workQueue).to(exchange).with(topology.routingKey());
+        Binding deadLetters =
+                BindingBuilder.bind(deadLetterQueue).to(deadLetterExchange).with(topology.routingKey());
+        return new Declarables(exchange, deadLetterExchange, workQueue, deadLetterQueue, work, deadLetters);
+    }
+
+    /**
+     * Builds the bounded work queue. {@code x-overflow=reject-publish} makes the broker nack publishes to a full queue,
+     * which the producer turns into 503, instead of silently dropping the oldest message.
+     */
+    static Queue workQueue(TopologyProperties topology) {
+        QueueBuilder builder = QueueBuilder.durable(topology.workQueue())
+                .maxLength(topology.maxLength())
+                .overflow(QueueBuilder.Overflow.rejectPublish)
+                .deadLetterExchange(topology.deadLetterExchange())
+                .deadLetterRoutingKey(topology.routingKey());
+        if (topology.queueType() == QueueType.QUORUM) {
+            builder.quorum().deliveryLimit(topology.deliveryLimit());
+        }
+        return builder.build();
+    }
+}

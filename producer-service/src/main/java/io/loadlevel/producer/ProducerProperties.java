@@ -1,0 +1,24 @@
+package io.loadlevel.producer;
+
+import jakarta.validation.constraints.NotNull;
+import java.time.Duration;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.util.unit.DataSize;
+import org.springframework.validation.annotation.Validated;
+
+/**
+ * Ingress settings.
+ *
+ * @param confirmTimeout maximum time to wait for the broker's publisher confirm before answering 503
+ * @param maxBodySize maximum size of a request body; larger bodies get 413
+ * @param retryAfter Retry-After sent with a 503 when the broker nacks, returns or does not confirm in time
+ * @param maxRetryAfter upper bound of the Retry-After derived from the drain rate for a full queue
+ */
+@Validated
+@ConfigurationProperties("loadlevel.producer")
+public record ProducerProperties(
+        @NotNull @DefaultValue("5s") Duration confirmTimeout,
+        @NotNull @DefaultValue("64KB") DataSize maxBodySize,
+        @NotNull @DefaultValue("5s") Duration retryAfter,
+        @NotNull @DefaultValue("60s") Duration maxRetryAfter) {}
