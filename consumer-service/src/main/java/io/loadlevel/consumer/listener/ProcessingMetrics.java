@@ -1,0 +1,81 @@
+package io.loadlevel.consumer.listener;
+
+import io.loadlevel.common.RequestType;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.Locale;
+import org.springframework.stereotype.Component;
+
+/** Processing meters, tagged by request type and outcome. */
+@Component
+class ProcessingMetrics {
+
+    /** Outcome of one delivery. */
+    enum Outcome {
+        /** Work done, COMPLETED recorded and the message acked. */
+        COMPLETED,
+        /** The handler failed and the message went to the dead-letter queue. */
+        FAILED,
+        /** The message broke the message contract and went to the dead-letter queue unprocessed. */
+        INVALID,
+        /** The outcome could not be recorded, so the message went back to the queue. */
+        REQUEUED;
+
+        String tag() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    /** Type tag of messages whose type could not be read. */
+    private static final String UNKNOWN_TYPE = "unknown";
+
+    private final MeterRegistry registry;
+
+    ProcessingMetrics(MeterRegistry registry) {
+        this.registry = registry;
+        for (RequestType type : RequestType.values()) {
+            for (Outcome outcome : Outcome.values()) {
+                counter(type.wireName(), outcome);
+            }
+            duration(type);
+            queueWait(type);
+        }
+        counter(UNKNOWN_TYPE, Outcome.INVALID);
+    }
+
+    void processed(RequestType type, Outcome outcome) {
+        counter(type == null ? UNKNOWN_TYPE : type.wireName(), outcome).increment();
+    }
+
+    void duration(RequestType type, Duration duration) {
+        duration(type).record(duration);
+    }
+
+    void queueWait(RequestType type, Duration wait) {
+        queueWait(type).record(wait.isNegative() ? Duration.ZERO : wait);
+    }
+
+    private Counter counter(String type, Outcome outcome) {
+        return Counter.builder("loadlevel.processing.processed")
+                .description("Deliveries handled, by request type and outcome")
+                .tag("type", type)
+                .tag("outcome", outcome.tag())
+                .register(registry);
+    }
+
+    private Timer duration(RequestType type) {
+        return Timer.builder("loadlevel.processing.duration")
+                .description("Time the handler spent on one request")
+                .tag("type", type.wireName())
+                .register(registry);
+    }
+
+    private Timer queueWait(RequestType type) {
+        return Timer.builder("loadlevel.processing.queue.wait")
+                .description("Time from acceptance by the producer to the start of processing")
+                .tag("type", type.wireName())
+                .register(registry);
+    }
+}
