@@ -7,9 +7,9 @@ Rates are in requests per second and times in seconds since the shape started.
 import math
 from dataclasses import dataclass
 
-# Requests per second that one Locust user sends through constant_throughput. At 4 req/s a user has
-# 250 ms per request, far above the producer's ingress latency, so the user count sets the rate.
-USER_THROUGHPUT = 4.0
+# Requests per second that one Locust user sends through constant_throughput. At 2.5 req/s a user has
+# 400 ms per request, above the ingress p99 seen under the spike, so the user count sets the rate.
+USER_THROUGHPUT = 2.5
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,8 @@ class SpikeProfile:
     def for_capacity(cls, capacity, spike_rate=None, scale=1.0, short=False):
         """Build the default profile for a consumer capacity in messages per second.
 
-        The baseline is half the capacity and the spike defaults to 11 times the capacity. The phases
+        The baseline is half the capacity and the spike defaults to 12 times the capacity, which leaves
+        room for the first seconds of the spike, when the producer is still warming up. The phases
         last 20 s, 25 s and 20 s (10 s each with `short`), multiplied by `scale`.
         """
         if capacity <= 0:
@@ -52,7 +53,7 @@ class SpikeProfile:
         seconds = (10.0, 10.0, 10.0) if short else (20.0, 25.0, 20.0)
         return cls(
             baseline_rate=capacity / 2.0,
-            spike_rate=float(spike_rate) if spike_rate is not None else 11.0 * capacity,
+            spike_rate=float(spike_rate) if spike_rate is not None else 12.0 * capacity,
             baseline_seconds=seconds[0] * scale,
             spike_seconds=seconds[1] * scale,
             recovery_seconds=seconds[2] * scale,

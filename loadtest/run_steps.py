@@ -8,6 +8,7 @@ import glob
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -61,6 +62,7 @@ class SpikeRun:
         self.management = requests.Session()
         self.management.auth = RABBITMQ_CREDENTIALS
         self.sampler = None
+        self.cleanups = []
         self.producer_url = f"http://127.0.0.1:{args.producer_port}"
         self.consumer_url = f"http://127.0.0.1:{args.consumer_port}"
 
@@ -83,6 +85,8 @@ class SpikeRun:
             if self.sampler is not None:
                 self.sampler.stop()
             self.processes.stop_all()
+            for cleanup in self.cleanups:
+                cleanup()
 
     def log_plan(self):
         profile = self.profile
@@ -134,16 +138,17 @@ class SpikeRun:
             if port_in_use(port):
                 raise StartupError(f"port {port} is already in use: stop the process that listens there "
                                    f"(ss -ltnp 'sport = :{port}') or choose another port with {option}")
+        producer_jar, consumer_jar = self.snapshot_jars()
         topology = [f"--loadlevel.topology.{key}={value}" for key, value in TOPOLOGY.items()]
         common = [*topology, f"--loadlevel.status.ttl={STATUS_TTL}"]
         work = [f"--loadlevel.consumer.work.{kind}={self.args.work_ms}ms" for kind in ("notification", "order", "payment")]
         consumer = self.processes.start("consumer-service", [
-            "java", *JAVA_OPTIONS, "-jar", CONSUMER_JAR, f"--server.port={self.args.consumer_port}", *common,
+            "java", *JAVA_OPTIONS, "-jar", consumer_jar, f"--server.port={self.args.consumer_port}", *common,
             f"--loadlevel.consumer.concurrency={self.args.concurrency}",
             f"--loadlevel.consumer.rate-limit={self.args.capacity:g}", "--loadlevel.consumer.prefetch=10", *work,
         ], "consumer-service.log", cwd=REPO_ROOT)
         producer = self.processes.start("producer-service", [
-            "java", *JAVA_OPTIONS, "-jar", PRODUCER_JAR, f"--server.port={self.args.producer_port}", *common,
+            "java", *JAVA_OPTIONS, "-jar", producer_jar, f"--server.port={self.args.producer_port}", *common,
         ], "producer-service.log", cwd=REPO_ROOT)
         for name, url, process in (("producer-service", self.producer_url, producer),
                                    ("consumer-service", self.consumer_url, consumer)):
@@ -153,7 +158,15 @@ class SpikeRun:
         queue_url = f"{MANAGEMENT_URL}/api/queues/{quote('/', safe='')}/{quote(TOPOLOGY['work-queue'], safe='')}"
         wait_until(lambda: http_ok(self.management, queue_url), 30, f"work queue {TOPOLOGY['work-queue']}")
         queue = self.management.get(queue_url, timeout=5).json()
-        log.info("work queue %s: type %s, %s consumers", queue["name"], queue.get("type"), queue.get("consumers"))
+        log.info("work queue %s declared, type %s", queue["name"], queue.get("type"))
+
+    def snapshot_jars(self):
+        """Copy the jars into the output folder, so a rebuild during the run cannot change the running code."""
+        jars_dir = os.path.join(self.out_dir, "jars")
+        os.makedirs(jars_dir, exist_ok=True)
+        copies = [shutil.copy2(jar, jars_dir) for jar in (PRODUCER_JAR, CONSUMER_JAR)]
+        self.cleanups.append(lambda: shutil.rmtree(jars_dir, ignore_errors=True))
+        return copies
 
     def start_prometheus(self):
         """Start a local Prometheus on a free port, storing into the output folder; optional."""
@@ -171,7 +184,7 @@ class SpikeRun:
                 return
         port = free_port()
         process = self.processes.start("prometheus", [
-            "prometheus", f"--config.file={PROMETHEUS_CONFIG}",
+            "prometheus", f"--config.file={self.prometheus_config()}",
             f"--storage.tsdb.path={os.path.join(self.out_dir, 'prometheus')}",
             f"--web.listen-address=127.0.0.1:{port}",
         ], "prometheus.log")
@@ -183,6 +196,24 @@ class SpikeRun:
         except StartupError as error:
             log.warning("%s; the run goes on without Prometheus", error)
             self.processes.stop("prometheus", process)
+
+    def prometheus_config(self):
+        """Return the local Prometheus configuration, rewritten into the output folder for non-default ports."""
+        ports = {DEFAULT_PRODUCER_PORT: self.args.producer_port, DEFAULT_CONSUMER_PORT: self.args.consumer_port}
+        if all(default == port for default, port in ports.items()):
+            return PROMETHEUS_CONFIG
+        with open(PROMETHEUS_CONFIG) as file:
+            text = file.read()
+        for default, port in ports.items():
+            text = re.sub(rf"\b(127\.0\.0\.1|localhost):{default}\b", rf"\g<1>:{port}", text)
+        config_dir = os.path.dirname(PROMETHEUS_CONFIG)
+        # Relative rule file paths resolve against the configuration's folder, so they become absolute.
+        text = re.sub(r"^(\s*-\s*)([\"']?)([^/\s\"'][^\s\"']*\.ya?ml)\2\s*$",
+                      lambda match: f"{match[1]}{os.path.join(config_dir, match[3])}", text, flags=re.MULTILINE)
+        path = os.path.join(self.out_dir, "prometheus.yml")
+        with open(path, "w") as file:
+            file.write(text)
+        return path
 
     def run_locust(self):
         """Run Locust headless with the spike shape and wait for it to end; bounded by the profile's length."""
@@ -224,8 +255,7 @@ class SpikeRun:
 
     def wait_for_drain(self):
         """Wait until the queue is empty and the processed count has stopped growing; return when, or None."""
-        latest = self.sampler.latest
-        backlog = summary.timeline([latest, latest])[0]["backlog"] if latest else None
+        backlog = summary.backlog(self.sampler.latest)
         timeout = drain_timeout(self.args, backlog, self.capacity)
         log.info("waiting up to %.0f s for the queue to drain (backlog %s)", timeout, _count(backlog))
         deadline = time.monotonic() + timeout

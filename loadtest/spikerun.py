@@ -61,7 +61,7 @@ def parse_arguments(argv):
     parser.add_argument("--capacity", type=float, default=50.0,
                         help="consumer capacity in messages per second, set as its rate limit (default: 50)")
     parser.add_argument("--spike-rate", type=float,
-                        help="requests per second during the spike (default: 11 times the capacity)")
+                        help="requests per second during the spike (default: 12 times the capacity)")
     parser.add_argument("--duration", type=float, default=1.0,
                         help="factor applied to every phase length; phases are 20 s, 25 s and 20 s at 1 (default: 1)")
     parser.add_argument("--short", action="store_true", help="10 s per phase, for a smoke check")

@@ -45,13 +45,18 @@ def timeline(samples):
                 "time": current["time"],
                 "arrival_rate": _rate(previous, current, interval, "accepted_total", "publish_total"),
                 "processing_rate": _rate(previous, current, interval, "processed_total", "ack_total"),
-                "backlog": _difference(current.get("accepted_total"), current.get("processed_total")),
+                "backlog": backlog(current),
                 "messages": current.get("messages"),
                 "messages_ready": current.get("messages_ready"),
                 "messages_unacknowledged": current.get("messages_unacknowledged"),
             }
         )
     return rows
+
+
+def backlog(sample):
+    """Return accepted minus processed for one sample, or None when either counter is missing."""
+    return _difference(sample.get("accepted_total"), sample.get("processed_total"))
 
 
 def counter_at(samples, key, at):
