@@ -22,7 +22,7 @@ fail() {
   failures=$((failures + 1))
 }
 
-# Runs a command; PASS when it exits 0, FAIL with its output otherwise.
+# Runs a command and prints PASS when it exits 0, or FAIL with its output.
 check() {
   local name="$1"
   shift
@@ -43,7 +43,7 @@ compose_checks() {
   check "docker-compose config (env file .env.example)" \
     docker-compose -f docker-compose.yml --env-file .env.example config -q
 
-  # Without credentials the file must refuse to validate, naming the variable to set.
+  # Without credentials the file must fail validation and name the variable to set.
   local log="$log_dir/compose-noenv.log"
   local empty_env="$log_dir/empty.env"
   : >"$empty_env"

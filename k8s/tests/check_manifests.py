@@ -19,7 +19,7 @@ SHUTDOWN_PHASE_MARGIN_SECONDS = 5
 
 
 def seconds(value):
-    """Convert a Spring Boot duration ("100ms", "30s"; a bare number is milliseconds)."""
+    """Convert a Spring Boot duration such as "100ms" or "30s" to seconds. A bare number is milliseconds."""
     match = DURATION.match(str(value).strip())
     if not match:
         raise ValueError(f"invalid duration {value!r}, expected a number with ms, s, m, h or d")
