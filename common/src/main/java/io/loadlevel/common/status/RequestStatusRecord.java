@@ -11,6 +11,8 @@ import java.util.UUID;
  * @param attempts number of times a consumer started the work
  * @param startedAt when a consumer last started the work, or null
  * @param completedAt when the request reached a terminal status, or null
+ * @param lastError why the last attempt failed, or null
+ * @param replays number of times an operator replayed the request from the dead-letter queue
  */
 public record RequestStatusRecord(
         UUID id,
@@ -21,7 +23,9 @@ public record RequestStatusRecord(
         Instant acceptedAt,
         Instant startedAt,
         Instant completedAt,
-        Instant updatedAt) {
+        Instant updatedAt,
+        String lastError,
+        int replays) {
 
     static RequestStatusRecord fromHash(UUID id, Map<String, String> hash) {
         return new RequestStatusRecord(
@@ -33,7 +37,9 @@ public record RequestStatusRecord(
                 instant(hash.get("acceptedAt")),
                 instant(hash.get("startedAt")),
                 instant(hash.get("completedAt")),
-                instant(hash.get("updatedAt")));
+                instant(hash.get("updatedAt")),
+                hash.get("lastError"),
+                Integer.parseInt(hash.getOrDefault("replays", "0")));
     }
 
     private static Instant instant(String epochMillis) {

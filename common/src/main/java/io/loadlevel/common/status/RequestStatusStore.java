@@ -13,25 +13,54 @@ import org.springframework.data.redis.core.script.RedisScript;
 import reactor.core.publisher.Mono;
 
 /**
- * Reads and advances request status in Redis, one hash per request under {@code key-prefix + id}.
+ * Reads and advances request status in Redis: one hash per request under {@code key-prefix + id}, plus, once a
+ * consumer has applied a request's effect, a processed-ledger key and an effect counter.
  *
  * <p>Every write goes through one Lua script, so the monotonic rule of {@link RequestStatus#canMoveTo} holds even when
- * the producer's ACCEPTED arrives after the consumer's PROCESSING. Every write also renews the hash's TTL. The calls
- * are non-blocking; callers on a platform thread that may wait use {@link #advanceAndWait}.
+ * the producer's ACCEPTED arrives after the consumer's PROCESSING, and so the ledger entry, the effect counter and
+ * COMPLETED are written together or not at all. Every write renews the TTL of the keys it touches. The calls are
+ * non-blocking; listener threads that may wait use {@link #await}.
  */
 public class RequestStatusStore {
 
-    private static final RedisScript<Long> ADVANCE = RedisScript.of("""
-            local current = tonumber(redis.call('HGET', KEYS[1], 'rank') or '-1')
-            local rank = tonumber(ARGV[2])
-            for i = 7, #ARGV, 2 do
+    private static final String MODE_ADVANCE = "advance";
+    private static final String MODE_COMPLETE_ONCE = "complete-once";
+    private static final String MODE_REOPEN = "reopen";
+
+    /** Script result when the processed ledger already had the request, so nothing was written. */
+    private static final long ALREADY_PROCESSED = 2L;
+
+    private static final RedisScript<Long> WRITE = RedisScript.of("""
+            local mode = ARGV[7]
+            if mode == 'complete-once' then
+              if redis.call('EXISTS', KEYS[2]) == 1 then
+                return 2
+              end
+              redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[3])
+              redis.call('INCR', KEYS[3])
+              redis.call('PEXPIRE', KEYS[3], ARGV[3])
+            end
+            for i = 9, #ARGV, 2 do
               redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1])
             end
+            local status = redis.call('HGET', KEYS[1], 'status')
+            local current = tonumber(redis.call('HGET', KEYS[1], 'rank') or '-1')
+            local rank = tonumber(ARGV[2])
             local applied = 0
-            if rank > current or (rank == current and rank < tonumber(ARGV[5])) then
+            if mode == 'reopen' then
+              if status == 'DEAD_LETTERED' then
+                redis.call('HSET', KEYS[1], 'status', ARGV[1], 'rank', ARGV[2], 'updatedAt', ARGV[4])
+                redis.call('HDEL', KEYS[1], 'completedAt')
+                redis.call('HINCRBY', KEYS[1], 'replays', 1)
+                applied = 1
+              end
+            elseif rank > current or (rank == current and rank < tonumber(ARGV[5])) then
               redis.call('HSET', KEYS[1], 'status', ARGV[1], 'rank', ARGV[2], 'updatedAt', ARGV[4])
               if ARGV[6] ~= '' then
                 redis.call('HSET', KEYS[1], ARGV[6], ARGV[4])
+              end
+              if ARGV[8] ~= '' then
+                redis.call('HSET', KEYS[1], 'lastError', ARGV[8])
               end
               if ARGV[1] == 'PROCESSING' then
                 redis.call('HINCRBY', KEYS[1], 'attempts', 1)
@@ -57,27 +86,35 @@ public class RequestStatusStore {
      * type, key and accepted-at of the envelope are stored with the first write and never overwritten.
      */
     public CompletableFuture<Boolean> advance(RequestEnvelope envelope, RequestStatus status) {
-        List<String> args = new ArrayList<>(List.of(
-                status.name(),
-                Integer.toString(status.rank()),
-                Long.toString(properties.ttl().toMillis()),
-                Long.toString(clock.millis()),
-                Integer.toString(RequestStatus.TERMINAL_RANK),
-                timestampField(status)));
-        args.addAll(List.of("type", envelope.type().wireName()));
-        args.addAll(List.of("key", envelope.key()));
-        args.addAll(List.of("acceptedAt", Long.toString(envelope.acceptedAt().toEpochMilli())));
-        return redis.execute(ADVANCE, List.of(keyOf(envelope.id())), args)
-                .next()
-                .map(applied -> applied == 1L)
-                .timeout(properties.timeout())
-                .toFuture();
+        return advance(envelope, status, null);
     }
 
-    /** Blocking form of {@link #advance} for listener threads, bounded by the configured timeout. */
-    public boolean advanceAndWait(RequestEnvelope envelope, RequestStatus status) {
-        return Boolean.TRUE.equals(Mono.fromFuture(() -> advance(envelope, status))
-                .block(properties.timeout().plusMillis(100)));
+    /** Like {@link #advance(RequestEnvelope, RequestStatus)}, and stores {@code lastError} when the status moves. */
+    public CompletableFuture<Boolean> advance(RequestEnvelope envelope, RequestStatus status, String lastError) {
+        return write(envelope, status, MODE_ADVANCE, lastError).thenApply(result -> result == 1L);
+    }
+
+    /**
+     * Records that the request's effect was applied and moves it to COMPLETED, unless the processed ledger already has
+     * it. Completes with false for a request whose effect was applied before, so its caller must not apply it again.
+     * The ledger entry, one increment of the effect counter and the status change are one atomic step.
+     */
+    public CompletableFuture<Boolean> completeOnce(RequestEnvelope envelope) {
+        return write(envelope, RequestStatus.COMPLETED, MODE_COMPLETE_ONCE, null)
+                .thenApply(result -> result != ALREADY_PROCESSED);
+    }
+
+    /** Completes with whether the processed ledger has the request, that is whether its effect was applied. */
+    public CompletableFuture<Boolean> isProcessed(UUID id) {
+        return redis.hasKey(ledgerKeyOf(id)).timeout(properties.timeout()).toFuture();
+    }
+
+    /**
+     * Moves a DEAD_LETTERED request back to ACCEPTED for a replay, the one transition against the monotonic rule, and
+     * completes with whether it moved. Any other status is left as it is.
+     */
+    public CompletableFuture<Boolean> reopen(RequestEnvelope envelope) {
+        return write(envelope, RequestStatus.ACCEPTED, MODE_REOPEN, null).thenApply(result -> result == 1L);
     }
 
     /** Completes with the stored status, or empty when the id is unknown or its entry has expired. */
@@ -92,8 +129,51 @@ public class RequestStatusStore {
                 .toFuture();
     }
 
+    /**
+     * Waits for a call of this store for up to the configured timeout, for callers on threads that may block.
+     *
+     * @throws RuntimeException the call's failure, for example a Redis connection failure or a timeout
+     */
+    public <T> T await(CompletableFuture<T> call) {
+        return Mono.fromFuture(call).block(properties.timeout().plusMillis(100));
+    }
+
+    /** Blocking form of {@link #advance(RequestEnvelope, RequestStatus)}. */
+    public boolean advanceAndWait(RequestEnvelope envelope, RequestStatus status) {
+        return Boolean.TRUE.equals(await(advance(envelope, status)));
+    }
+
     String keyOf(UUID id) {
         return properties.keyPrefix() + id;
+    }
+
+    String ledgerKeyOf(UUID id) {
+        return properties.ledgerKeyPrefix() + id;
+    }
+
+    String effectKeyOf(UUID id) {
+        return properties.effectKeyPrefix() + id;
+    }
+
+    private CompletableFuture<Long> write(
+            RequestEnvelope envelope, RequestStatus status, String mode, String lastError) {
+        List<String> args = new ArrayList<>(List.of(
+                status.name(),
+                Integer.toString(status.rank()),
+                Long.toString(properties.ttl().toMillis()),
+                Long.toString(clock.millis()),
+                Integer.toString(RequestStatus.TERMINAL_RANK),
+                timestampField(status),
+                mode,
+                lastError == null ? "" : lastError));
+        args.addAll(List.of("type", envelope.type().wireName()));
+        args.addAll(List.of("key", envelope.key()));
+        args.addAll(List.of("acceptedAt", Long.toString(envelope.acceptedAt().toEpochMilli())));
+        List<String> keys = List.of(keyOf(envelope.id()), ledgerKeyOf(envelope.id()), effectKeyOf(envelope.id()));
+        return redis.execute(WRITE, keys, args)
+                .next()
+                .timeout(properties.timeout())
+                .toFuture();
     }
 
     private static String timestampField(RequestStatus status) {

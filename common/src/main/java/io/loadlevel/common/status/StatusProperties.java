@@ -12,6 +12,8 @@ import org.springframework.validation.annotation.Validated;
  *
  * @param ttl time a status entry lives after its last change
  * @param keyPrefix prefix of the status hash keys; the request id follows it
+ * @param ledgerKeyPrefix prefix of the processed-ledger keys, which mark a request whose effect was applied
+ * @param effectKeyPrefix prefix of the effect counters, incremented once per applied effect
  * @param timeout maximum time one status read or write may take before it counts as failed
  */
 @Validated
@@ -19,4 +21,6 @@ import org.springframework.validation.annotation.Validated;
 public record StatusProperties(
         @NotNull @DefaultValue("24h") Duration ttl,
         @NotBlank @DefaultValue("loadlevel:status:") String keyPrefix,
+        @NotBlank @DefaultValue("loadlevel:processed:") String ledgerKeyPrefix,
+        @NotBlank @DefaultValue("loadlevel:effect:") String effectKeyPrefix,
         @NotNull @DefaultValue("2s") Duration timeout) {}

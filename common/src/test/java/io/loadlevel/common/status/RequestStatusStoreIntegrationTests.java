@@ -35,7 +35,14 @@ class RequestStatusStoreIntegrationTests {
         connectionFactory.start();
         redis = new ReactiveStringRedisTemplate(connectionFactory);
         store = new RequestStatusStore(
-                redis, new StatusProperties(TTL, "loadlevel:test:status:", Duration.ofSeconds(2)), Clock.systemUTC());
+                redis,
+                new StatusProperties(
+                        TTL,
+                        "loadlevel:test:status:",
+                        "loadlevel:test:processed:",
+                        "loadlevel:test:effect:",
+                        Duration.ofSeconds(2)),
+                Clock.systemUTC());
     }
 
     @AfterAll
@@ -107,6 +114,63 @@ class RequestStatusStoreIntegrationTests {
 
         Duration ttl = redis.getExpire(store.keyOf(envelope.id())).block();
         assertThat(ttl).isPositive().isLessThanOrEqualTo(TTL);
+    }
+
+    @Test
+    void completeOnceAppliesTheEffectOnlyOnce() {
+        RequestEnvelope envelope = envelope();
+        store.advance(envelope, RequestStatus.PROCESSING).join();
+
+        boolean first = store.completeOnce(envelope).join();
+        boolean second = store.completeOnce(envelope).join();
+
+        assertThat(first).isTrue();
+        assertThat(second).isFalse();
+        assertThat(redis.opsForValue().get(store.effectKeyOf(envelope.id())).block())
+                .isEqualTo("1");
+        assertThat(store.isProcessed(envelope.id()).join()).isTrue();
+        assertThat(store.find(envelope.id()).join().orElseThrow().status()).isEqualTo(RequestStatus.COMPLETED);
+        assertThat(redis.getExpire(store.ledgerKeyOf(envelope.id())).block()).isPositive();
+        assertThat(redis.getExpire(store.effectKeyOf(envelope.id())).block()).isPositive();
+    }
+
+    @Test
+    void unprocessedRequestIsNotInLedger() {
+        assertThat(store.isProcessed(UUID.randomUUID()).join()).isFalse();
+    }
+
+    @Test
+    void failureReasonIsStoredWithTheStatus() {
+        RequestEnvelope envelope = envelope();
+
+        store.advance(envelope, RequestStatus.RETRYING, "downstream timed out").join();
+
+        assertThat(store.find(envelope.id()).join().orElseThrow().lastError()).isEqualTo("downstream timed out");
+    }
+
+    @Test
+    void reopenMovesDeadLetteredBackToAccepted() {
+        RequestEnvelope envelope = envelope();
+        store.advance(envelope, RequestStatus.DEAD_LETTERED).join();
+
+        boolean reopened = store.reopen(envelope).join();
+
+        RequestStatusRecord record = store.find(envelope.id()).join().orElseThrow();
+        assertThat(reopened).isTrue();
+        assertThat(record.status()).isEqualTo(RequestStatus.ACCEPTED);
+        assertThat(record.replays()).isEqualTo(1);
+        assertThat(record.completedAt()).isNull();
+    }
+
+    @Test
+    void reopenLeavesCompletedAlone() {
+        RequestEnvelope envelope = envelope();
+        store.advance(envelope, RequestStatus.COMPLETED).join();
+
+        boolean reopened = store.reopen(envelope).join();
+
+        assertThat(reopened).isFalse();
+        assertThat(store.find(envelope.id()).join().orElseThrow().status()).isEqualTo(RequestStatus.COMPLETED);
     }
 
     @Test

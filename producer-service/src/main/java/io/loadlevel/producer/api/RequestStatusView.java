@@ -18,7 +18,9 @@ record RequestStatusView(
         Instant acceptedAt,
         Instant startedAt,
         Instant completedAt,
-        Instant updatedAt) {
+        Instant updatedAt,
+        String lastError,
+        int replays) {
 
     static RequestStatusView of(RequestStatusRecord record) {
         return new RequestStatusView(
@@ -30,6 +32,8 @@ record RequestStatusView(
                 record.acceptedAt(),
                 record.startedAt(),
                 record.completedAt(),
-                record.updatedAt());
+                record.updatedAt(),
+                record.lastError(),
+                record.replays());
     }
 }
