@@ -71,6 +71,25 @@ public class RequestStatusStore {
             return applied
             """, Long.class);
 
+    private static final RedisScript<Long> BEGIN = RedisScript.of("""
+            if redis.call('EXISTS', KEYS[2]) == 1 then
+              return -1
+            end
+            for i = 5, #ARGV, 2 do
+              redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1])
+            end
+            redis.call('PEXPIRE', KEYS[1], ARGV[2])
+            if tonumber(redis.call('HGET', KEYS[1], 'rank') or '-1') >= 2 then
+              return -2
+            end
+            local attempts = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0')
+            if attempts - tonumber(ARGV[3]) >= tonumber(ARGV[4]) then
+              return -3
+            end
+            redis.call('HSET', KEYS[1], 'status', 'PROCESSING', 'rank', 1, 'updatedAt', ARGV[1], 'startedAt', ARGV[1])
+            return redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+            """, Long.class);
+
     private final ReactiveStringRedisTemplate redis;
     private final StatusProperties properties;
     private final Clock clock;
@@ -102,6 +121,60 @@ public class RequestStatusStore {
     public CompletableFuture<Boolean> completeOnce(RequestEnvelope envelope) {
         return write(envelope, RequestStatus.COMPLETED, MODE_COMPLETE_ONCE, null)
                 .thenApply(result -> result != ALREADY_PROCESSED);
+    }
+
+    /**
+     * Moves the request to PROCESSING for one more attempt, unless that attempt must not start, in one atomic step.
+     *
+     * @param finishedAttempts attempts that ended in a recorded failure, as the message's retry header counts them
+     * @param maxUnfinishedStarts maximum number of starts that never finished, because a consumer crashed or was
+     *     killed during them, before the request is dead-lettered instead of started again
+     */
+    public CompletableFuture<Start> begin(RequestEnvelope envelope, int finishedAttempts, int maxUnfinishedStarts) {
+        List<String> args = new ArrayList<>(List.of(
+                Long.toString(clock.millis()),
+                Long.toString(properties.ttl().toMillis()),
+                Integer.toString(finishedAttempts),
+                Integer.toString(maxUnfinishedStarts)));
+        args.addAll(identity(envelope));
+        return redis.execute(BEGIN, List.of(keyOf(envelope.id()), ledgerKeyOf(envelope.id())), args)
+                .next()
+                .timeout(properties.timeout())
+                .map(Start::of)
+                .toFuture();
+    }
+
+    /**
+     * Outcome of {@link #begin}.
+     *
+     * @param attempt number of this attempt, counting every start; 0 unless {@code kind} is STARTED
+     */
+    public record Start(Kind kind, int attempt) {
+
+        /** What the consumer does with the delivery. */
+        public enum Kind {
+            /** PROCESSING is recorded: run the handler. */
+            STARTED,
+            /** The effect was applied before: ack without running the handler again. */
+            ALREADY_PROCESSED,
+            /** The request is DEAD_LETTERED or COMPLETED already: ack without running the handler. */
+            ALREADY_TERMINAL,
+            /** Too many starts never finished: dead-letter the message instead of starting it again. */
+            TOO_MANY_UNFINISHED_STARTS
+        }
+
+        static Start of(long result) {
+            if (result == -1) {
+                return new Start(Kind.ALREADY_PROCESSED, 0);
+            }
+            if (result == -2) {
+                return new Start(Kind.ALREADY_TERMINAL, 0);
+            }
+            if (result == -3) {
+                return new Start(Kind.TOO_MANY_UNFINISHED_STARTS, 0);
+            }
+            return new Start(Kind.STARTED, (int) result);
+        }
     }
 
     /** Completes with whether the processed ledger has the request, that is whether its effect was applied. */
@@ -166,14 +239,22 @@ public class RequestStatusStore {
                 timestampField(status),
                 mode,
                 lastError == null ? "" : lastError));
-        args.addAll(List.of("type", envelope.type().wireName()));
-        args.addAll(List.of("key", envelope.key()));
-        args.addAll(List.of("acceptedAt", Long.toString(envelope.acceptedAt().toEpochMilli())));
+        args.addAll(identity(envelope));
         List<String> keys = List.of(keyOf(envelope.id()), ledgerKeyOf(envelope.id()), effectKeyOf(envelope.id()));
         return redis.execute(WRITE, keys, args)
                 .next()
                 .timeout(properties.timeout())
                 .toFuture();
+    }
+
+    private static List<String> identity(RequestEnvelope envelope) {
+        return List.of(
+                "type",
+                envelope.type().wireName(),
+                "key",
+                envelope.key(),
+                "acceptedAt",
+                Long.toString(envelope.acceptedAt().toEpochMilli()));
     }
 
     private static String timestampField(RequestStatus status) {

@@ -41,14 +41,28 @@ public class TopologyConfiguration {
      * which the producer turns into 503, instead of silently dropping the oldest message.
      */
     static Queue workQueue(TopologyProperties topology) {
-        QueueBuilder builder = QueueBuilder.durable(topology.workQueue())
+        return boundedQueue(topology, topology.workQueue(), topology.deadLetterExchange(), topology.routingKey())
+                .build();
+    }
+
+    /**
+     * Starts a durable queue of the configured type and maximum length that dead-letters to {@code exchange} with
+     * {@code routingKey}. A quorum queue gets the delivery limit and at-least-once dead-lettering, which RabbitMQ
+     * (3.10 and newer) honours only with {@code reject-publish} overflow: the broker then keeps a dead-lettered message
+     * until the target queue confirms it, instead of dropping it when that queue is full or unavailable.
+     */
+    public static QueueBuilder boundedQueue(
+            TopologyProperties topology, String name, String exchange, String routingKey) {
+        QueueBuilder builder = QueueBuilder.durable(name)
                 .maxLength(topology.maxLength())
                 .overflow(QueueBuilder.Overflow.rejectPublish)
-                .deadLetterExchange(topology.deadLetterExchange())
-                .deadLetterRoutingKey(topology.routingKey());
+                .deadLetterExchange(exchange)
+                .deadLetterRoutingKey(routingKey);
         if (topology.queueType() == QueueType.QUORUM) {
-            builder.quorum().deliveryLimit(topology.deliveryLimit());
+            builder.quorum()
+                    .deliveryLimit(topology.deliveryLimit())
+                    .withArgument("x-dead-letter-strategy", "at-least-once");
         }
-        return builder.build();
+        return builder;
     }
 }

@@ -16,11 +16,15 @@ class ProcessingMetrics {
     enum Outcome {
         /** Work done, COMPLETED recorded and the message acked. */
         COMPLETED,
-        /** The handler failed and the message went to the dead-letter queue. */
-        FAILED,
+        /** The attempt failed and the message went to a delay queue for another one. */
+        RETRIED,
+        /** The last attempt failed, or the failure was permanent, and the message went to the dead-letter queue. */
+        DEAD_LETTERED,
         /** The message broke the message contract and went to the dead-letter queue unprocessed. */
         INVALID,
-        /** The outcome could not be recorded, so the message went back to the queue. */
+        /** The request was processed or dead-lettered before, so the redelivered copy was acked unprocessed. */
+        DUPLICATE,
+        /** The message went back to the work queue unacked: a simulated crash or a failed retry publish. */
         REQUEUED;
 
         String tag() {
@@ -32,6 +36,7 @@ class ProcessingMetrics {
     private static final String UNKNOWN_TYPE = "unknown";
 
     private final MeterRegistry registry;
+    private final Counter statusStoreFailures;
 
     ProcessingMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -43,6 +48,13 @@ class ProcessingMetrics {
             queueWait(type);
         }
         counter(UNKNOWN_TYPE, Outcome.INVALID);
+        statusStoreFailures = Counter.builder("loadlevel.processing.status.failures")
+                .description("Status store calls that failed and were retried while the listener held its message")
+                .register(registry);
+    }
+
+    void statusStoreFailure() {
+        statusStoreFailures.increment();
     }
 
     void processed(RequestType type, Outcome outcome) {

@@ -3,6 +3,7 @@ package io.loadlevel.consumer.listener;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.loadlevel.common.LoadlevelHeaders;
 import io.loadlevel.common.RequestEnvelope;
 import io.loadlevel.common.RequestMessageCodec;
 import io.loadlevel.common.RequestType;
@@ -14,6 +15,8 @@ import io.loadlevel.common.test.TestTopology;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
@@ -24,14 +27,24 @@ import org.springframework.amqp.core.MessageProperties;
 import org.springframework.amqp.rabbit.core.RabbitTemplate;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.data.redis.core.StringRedisTemplate;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
 
 /** The listener in this JVM, against the real RabbitMQ and Redis, with a work queue private to this class. */
 @SpringBootTest(
         webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
-        properties = {"loadlevel.consumer.work.notification=5ms", "loadlevel.consumer.work.order=5ms"})
+        properties = {
+            "loadlevel.consumer.work.notification=5ms",
+            "loadlevel.consumer.work.order=5ms",
+            "loadlevel.consumer.fault-injection=true",
+            "loadlevel.consumer.retry.max-attempts=3",
+            "loadlevel.consumer.retry.initial-delay=200ms",
+            "loadlevel.consumer.concurrency=2",
+            "loadlevel.topology.delivery-limit=2"
+        })
 class RequestListenerIntegrationTests {
 
     private static final TestTopology TOPOLOGY = TestTopology.unique("listener");
@@ -50,6 +63,11 @@ class RequestListenerIntegrationTests {
 
     @Autowired
     JsonMapper jsonMapper;
+
+    @Autowired
+    StringRedisTemplate redis;
+
+    private final List<Message> deadLetterSkipped = new ArrayList<>();
 
     @DynamicPropertySource
     static void services(DynamicPropertyRegistry registry) {
@@ -99,16 +117,128 @@ class RequestListenerIntegrationTests {
         awaitStatus(before.id(), RequestStatus.COMPLETED);
         awaitStatus(after.id(), RequestStatus.COMPLETED);
         await().atMost(Duration.ofSeconds(5))
-                .untilAsserted(() -> assertThat(amqpAdmin
-                                .getQueueInfo(TOPOLOGY.deadLetterQueue())
-                                .getMessageCount())
-                        .isEqualTo(4));
+                .untilAsserted(() -> assertThat(invalidDeadLetters()).hasSize(4));
         assertThat(workQueueDepth()).isZero();
-        Message deadLettered = rabbitTemplate.receive(TOPOLOGY.deadLetterQueue(), 2_000);
-        assertThat(deadLettered).isNotNull();
+        assertThat(invalidDeadLetters())
+                .allSatisfy(message -> assertThat(
+                                message.getMessageProperties().<Integer>getHeader(LoadlevelHeaders.ATTEMPTS))
+                        .isZero());
+    }
+
+    @Test
+    void transientFailuresAreRetriedThroughDelayQueuesUntilSuccess() {
+        RequestEnvelope envelope = envelope(RequestType.ORDER, fault("failAttempts", 2));
+
+        publish(codec.toMessage(envelope));
+
+        RequestStatusRecord status = awaitStatus(envelope.id(), RequestStatus.COMPLETED);
+        assertThat(status.attempts()).isEqualTo(3);
+        assertThat(status.lastError()).contains("simulated transient failure on attempt 2");
+        assertThat(effectCount(envelope)).isEqualTo("1");
+        assertThat(amqpAdmin.getQueueInfo(TOPOLOGY.workQueue() + ".retry.1")).isNotNull();
+        assertThat(amqpAdmin.getQueueInfo(TOPOLOGY.workQueue() + ".retry.2")).isNotNull();
+    }
+
+    @Test
+    void lastFailedAttemptDeadLettersWithReasonAndIds() {
+        RequestEnvelope envelope = envelope(RequestType.ORDER, fault("failAttempts", 99));
+
+        publish(codec.toMessage(envelope));
+
+        RequestStatusRecord status = awaitStatus(envelope.id(), RequestStatus.DEAD_LETTERED);
+        assertThat(status.attempts()).isEqualTo(3);
+        Message deadLettered = awaitDeadLetter(envelope.id());
+        MessageProperties properties = deadLettered.getMessageProperties();
+        assertThat(properties.<Integer>getHeader(LoadlevelHeaders.ATTEMPTS)).isEqualTo(3);
+        assertThat(properties.<String>getHeader(LoadlevelHeaders.DEAD_LETTER_REASON))
+                .startsWith("failed 3 of 3 attempts");
+        assertThat(properties.<String>getHeader(LoadlevelHeaders.ORIGINAL_QUEUE))
+                .isEqualTo(TOPOLOGY.workQueue());
+        assertThat(properties.getType()).isEqualTo("order");
+        assertThat(codec.fromMessage(deadLettered).id()).isEqualTo(envelope.id());
+        assertThat(effectCount(envelope)).isNull();
+    }
+
+    @Test
+    void permanentFailureDeadLettersAfterOneAttempt() {
+        RequestEnvelope envelope = envelope(RequestType.ORDER, fault("permanent", true));
+
+        publish(codec.toMessage(envelope));
+
+        RequestStatusRecord status = awaitStatus(envelope.id(), RequestStatus.DEAD_LETTERED);
+        assertThat(status.attempts()).isEqualTo(1);
+        assertThat(awaitDeadLetter(envelope.id())
+                        .getMessageProperties()
+                        .<String>getHeader(LoadlevelHeaders.DEAD_LETTER_REASON))
+                .startsWith("permanent failure");
+    }
+
+    /**
+     * A message that crashes its consumer on every delivery must reach the dead-letter queue through the broker's
+     * delivery limit, here 2, on the RabbitMQ that runs the tests.
+     */
+    @Test
+    void crashingMessageIsDeadLetteredByTheDeliveryLimit() {
+        RequestEnvelope envelope = envelope(RequestType.ORDER, fault("crash", true));
+
+        publish(codec.toMessage(envelope));
+
+        Message deadLettered = await("dead-lettered crashing message")
+                .atMost(Duration.ofSeconds(30))
+                .until(() -> receiveDeadLetter(envelope.id()), message -> message != null);
         assertThat(deadLettered.getMessageProperties().getXDeathHeader())
-                .as("x-death header of a rejected message")
-                .isNotEmpty();
+                .first()
+                .satisfies(death -> assertThat(death.get("reason")).isEqualTo("delivery_limit"));
+        assertThat(statusStore.find(envelope.id()).join().orElseThrow().attempts())
+                .isEqualTo(3);
+        assertThat(effectCount(envelope)).isNull();
+    }
+
+    @Test
+    void redeliveredCopyOfCompletedRequestDoesNotApplyEffectAgain() {
+        RequestEnvelope envelope = envelope(RequestType.NOTIFICATION);
+        publish(codec.toMessage(envelope));
+        awaitStatus(envelope.id(), RequestStatus.COMPLETED);
+
+        publish(codec.toMessage(envelope));
+
+        await().atMost(Duration.ofSeconds(5))
+                .untilAsserted(() -> assertThat(workQueueDepth()).isZero());
+        assertThat(effectCount(envelope)).isEqualTo("1");
+        assertThat(statusStore.find(envelope.id()).join().orElseThrow().attempts())
+                .isEqualTo(1);
+    }
+
+    private String effectCount(RequestEnvelope envelope) {
+        return redis.opsForValue().get("loadlevel:effect:" + envelope.id());
+    }
+
+    private Message awaitDeadLetter(UUID id) {
+        return await("dead letter of " + id)
+                .atMost(Duration.ofSeconds(10))
+                .until(() -> receiveDeadLetter(id), message -> message != null);
+    }
+
+    /** Takes dead-lettered messages until the one with {@code id}; others are not this test's and are dropped. */
+    private Message receiveDeadLetter(UUID id) {
+        Message message;
+        while ((message = rabbitTemplate.receive(TOPOLOGY.deadLetterQueue())) != null) {
+            if (id.toString().equals(message.getMessageProperties().getMessageId())) {
+                return message;
+            }
+            deadLetterSkipped.add(message);
+        }
+        return null;
+    }
+
+    private ObjectNode fault(String field, Object value) {
+        ObjectNode fault = jsonMapper.createObjectNode();
+        if (value instanceof Boolean flag) {
+            fault.put(field, flag);
+        } else {
+            fault.put(field, (Integer) value);
+        }
+        return jsonMapper.createObjectNode().set("_fault", fault);
     }
 
     private RequestStatusRecord awaitStatus(UUID id, RequestStatus expected) {
@@ -118,6 +248,16 @@ class RequestListenerIntegrationTests {
                         () -> statusStore.find(id).join(),
                         found -> found.map(RequestStatusRecord::status).equals(Optional.of(expected)))
                 .orElseThrow();
+    }
+
+    /** Dead letters seen so far whose reason marks them as breaking the message contract. */
+    private List<Message> invalidDeadLetters() {
+        receiveDeadLetter(UUID.randomUUID());
+        return deadLetterSkipped.stream()
+                .filter(message -> String.valueOf(
+                                message.getMessageProperties().<String>getHeader(LoadlevelHeaders.DEAD_LETTER_REASON))
+                        .startsWith("invalid message: "))
+                .toList();
     }
 
     private long workQueueDepth() {
@@ -136,11 +276,15 @@ class RequestListenerIntegrationTests {
     }
 
     private RequestEnvelope envelope(RequestType type) {
+        return envelope(type, jsonMapper.createObjectNode().put("channel", "email"));
+    }
+
+    private RequestEnvelope envelope(RequestType type, ObjectNode payload) {
         return new RequestEnvelope(
                 UUID.randomUUID(),
                 type,
                 "key-" + UUID.randomUUID(),
-                jsonMapper.createObjectNode().put("channel", "email"),
+                payload,
                 Instant.ofEpochMilli(System.currentTimeMillis()));
     }
 }
