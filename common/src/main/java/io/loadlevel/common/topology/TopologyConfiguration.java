@@ -7,6 +7,8 @@ import org.springframework.amqp.core.DirectExchange;
 import org.springframework.amqp.core.ExchangeBuilder;
 import org.springframework.amqp.core.Queue;
 import org.springframework.amqp.core.QueueBuilder;
+import org.springframework.amqp.rabbit.connection.CachingConnectionFactory;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -18,6 +20,14 @@ import org.springframework.context.annotation.Configuration;
 @Configuration(proxyBeanMethods = false)
 @EnableConfigurationProperties(TopologyProperties.class)
 public class TopologyConfiguration {
+
+    @Bean
+    TopologyVerifier topologyVerifier(
+            CachingConnectionFactory connectionFactory, ObjectProvider<Declarables> topology) {
+        return new TopologyVerifier(
+                connectionFactory.getRabbitConnectionFactory(),
+                topology.orderedStream().toList());
+    }
 
     @Bean
     Declarables loadlevelTopology(TopologyProperties topology) {

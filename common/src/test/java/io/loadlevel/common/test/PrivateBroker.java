@@ -22,8 +22,8 @@ import org.springframework.amqp.rabbit.connection.CachingConnectionFactory;
 
 /**
  * A RabbitMQ node of its own for tests that stop, restart or block the broker, so the shared broker on port 5672 is
- * never touched. The node comes from the Debian installation (RabbitMQ 3.10) and listens on free ports on 127.0.0.1;
- * its data, logs, configuration and Erlang cookie live in a temporary directory that {@link #close()} deletes.
+ * never touched. The node comes from the Debian installation (RabbitMQ 3.10) and listens on free ports on 127.0.0.1.
+ * Its data, logs, configuration and Erlang cookie live in a temporary directory that {@link #close()} deletes.
  *
  * <p>The scripts under {@code /usr/lib/rabbitmq/bin} are called directly, not the {@code /usr/sbin} wrappers, because
  * the wrappers switch a root caller to the {@code rabbitmq} user, who can neither write the temporary directory nor
@@ -38,7 +38,7 @@ public final class PrivateBroker implements AutoCloseable {
     private static final Duration STARTUP_TIMEOUT = Duration.ofSeconds(90);
     private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(60);
     private static final Duration STOP_TIMEOUT = Duration.ofSeconds(30);
-    /** The default of RabbitMQ 3.10: the memory alarm goes off when the node uses 40 % of the installed memory. */
+    /** RabbitMQ 3.10's default memory high watermark, a fraction of the installed memory. */
     private static final String DEFAULT_MEMORY_WATERMARK = "0.4";
 
     private final String nodeName;
@@ -95,10 +95,10 @@ public final class PrivateBroker implements AutoCloseable {
     }
 
     /**
-     * Returns the arguments that point a service started as a process at this node. They use
-     * {@code spring.rabbitmq.addresses}, which Spring Boot prefers to host and port, because a key given twice on the
-     * command line is not overridden by the later value: Spring joins both values with a comma, so
-     * {@code --spring.rabbitmq.port} after {@link LocalServices#commandLineArguments()} would fail the service's start.
+     * Returns the arguments that point a service started as a process at this node. They set
+     * {@code spring.rabbitmq.addresses}, which Spring Boot prefers to host and port, because a later
+     * {@code --spring.rabbitmq.port} does not override the one from {@link LocalServices#commandLineArguments()}.
+     * Spring joins the two values with a comma, and the service then fails to start.
      */
     public List<String> commandLineArguments() {
         return List.of("--spring.rabbitmq.addresses=" + LOCAL_HOST + ":" + amqpPort);
@@ -152,7 +152,7 @@ public final class PrivateBroker implements AutoCloseable {
 
     /**
      * Sets off the memory alarm by setting the memory high watermark to 0, so the node blocks every connection that
-     * publishes: their messages are neither routed nor confirmed until {@link #unblockPublishers()}.
+     * publishes. Their messages are neither routed nor confirmed until {@link #unblockPublishers()}.
      */
     public void blockPublishers() throws IOException, InterruptedException {
         rabbitmqctl("set_vm_memory_high_watermark", "0");

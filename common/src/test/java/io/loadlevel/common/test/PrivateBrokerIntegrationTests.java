@@ -66,7 +66,7 @@ class PrivateBrokerIntegrationTests {
     }
 
     @Test
-    void brokerDeclaresPublishesAndConsumesOnItsOwnPort() {
+    void brokerWorksOnItsOwnPort() {
         CachingConnectionFactory factory = broker.connectionFactory();
         try {
             RabbitAdmin admin = new RabbitAdmin(factory);
@@ -83,7 +83,7 @@ class PrivateBrokerIntegrationTests {
     }
 
     @Test
-    void durableQuorumQueueKeepsPersistedMessageAcrossRestart() throws Exception {
+    void quorumQueueSurvivesRestart() throws Exception {
         String queue = "test.private.quorum." + UUID.randomUUID();
         CachingConnectionFactory before = broker.connectionFactory();
         try {
@@ -117,7 +117,7 @@ class PrivateBrokerIntegrationTests {
     }
 
     @Test
-    void blockedBrokerWithholdsConfirmUntilUnblocked() throws Exception {
+    void blockedBrokerWithholdsConfirm() throws Exception {
         CachingConnectionFactory factory = broker.connectionFactory();
         try {
             RabbitAdmin admin = new RabbitAdmin(factory);
@@ -146,7 +146,7 @@ class PrivateBrokerIntegrationTests {
     }
 
     @Test
-    void redisStopFailsPingAndStartRestoresIt() throws Exception {
+    void redisRestartRestoresPing() throws Exception {
         RedisClient client = RedisClient.create(RedisURI.builder()
                 .withHost("127.0.0.1")
                 .withPort(redis.port())
@@ -169,7 +169,7 @@ class PrivateBrokerIntegrationTests {
     }
 
     @Test
-    void privateArgumentsOverrideLocalServicesArguments() {
+    void privateArgumentsOverrideLocalServices() {
         List<String> arguments = new ArrayList<>(LocalServices.commandLineArguments());
         arguments.addAll(broker.commandLineArguments());
         arguments.addAll(redis.commandLineArguments());

@@ -62,11 +62,10 @@ public final class PrivateRedis implements AutoCloseable {
     }
 
     /**
-     * Returns the arguments that point a service started as a process at this server. They use
-     * {@code spring.data.redis.url}, which Spring Boot prefers to host and port, because a key given twice on the
-     * command line is not overridden by the later value: Spring joins both values with a comma, so
-     * {@code --spring.data.redis.port} after {@link LocalServices#commandLineArguments()} would fail the service's
-     * start.
+     * Returns the arguments that point a service started as a process at this server. They set
+     * {@code spring.data.redis.url}, which Spring Boot prefers to host and port, because a later
+     * {@code --spring.data.redis.port} does not override the one from {@link LocalServices#commandLineArguments()}.
+     * Spring joins the two values with a comma, and the service then fails to start.
      */
     public List<String> commandLineArguments() {
         return List.of("--spring.data.redis.url=redis://" + LOCAL_HOST + ":" + port);
