@@ -14,6 +14,7 @@ import org.springframework.validation.annotation.Validated;
  * @param maxBodySize maximum size of a request body; larger bodies get 413
  * @param retryAfter Retry-After sent with a 503 when the broker nacks, returns or does not confirm in time
  * @param maxRetryAfter upper bound of the Retry-After derived from the drain rate for a full queue
+ * @param idempotencyTtl time an Idempotency-Key is remembered after its last use
  */
 @Validated
 @ConfigurationProperties("loadlevel.producer")
@@ -21,4 +22,5 @@ public record ProducerProperties(
         @NotNull @DefaultValue("5s") Duration confirmTimeout,
         @NotNull @DefaultValue("64KB") DataSize maxBodySize,
         @NotNull @DefaultValue("5s") Duration retryAfter,
-        @NotNull @DefaultValue("60s") Duration maxRetryAfter) {}
+        @NotNull @DefaultValue("60s") Duration maxRetryAfter,
+        @NotNull @DefaultValue("24h") Duration idempotencyTtl) {}

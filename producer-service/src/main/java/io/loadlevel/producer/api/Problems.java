@@ -16,6 +16,8 @@ final class Problems {
     static final URI UNSUPPORTED_MEDIA_TYPE = URI.create("urn:loadlevel:problem:unsupported-media-type");
     static final URI NOT_FOUND = URI.create("urn:loadlevel:problem:request-not-found");
     static final URI UNAVAILABLE = URI.create("urn:loadlevel:problem:unavailable");
+    static final URI IDEMPOTENCY_CONFLICT = URI.create("urn:loadlevel:problem:idempotency-conflict");
+    static final URI IDEMPOTENCY_KEY_REUSED = URI.create("urn:loadlevel:problem:idempotency-key-reused");
 
     private Problems() {}
 
@@ -32,8 +34,13 @@ final class Problems {
                 .body(problem);
     }
 
-    /** Builds a 503 whose Retry-After is in whole seconds, at least one. */
-    static ResponseEntity<Object> unavailable(String reason, String detail, Duration retryAfter) {
+    /**
+     * Builds a 503 whose Retry-After is in whole seconds, at least one.
+     *
+     * @param mayBeStored whether the broker may have stored the request all the same; the problem's {@code stored}
+     *     property is then {@code unknown}, otherwise {@code no}
+     */
+    static ResponseEntity<Object> unavailable(String reason, String detail, Duration retryAfter, boolean mayBeStored) {
         long seconds = Math.max(1, (retryAfter.toMillis() + 999) / 1000);
         ProblemDetail problem = problem(
                 HttpStatus.SERVICE_UNAVAILABLE,
@@ -41,6 +48,7 @@ final class Problems {
                 "Service Unavailable",
                 detail + "; retry after " + seconds + " s");
         problem.setProperty("reason", reason);
+        problem.setProperty("stored", mayBeStored ? "unknown" : "no");
         return ResponseEntity.status(HttpStatus.SERVICE_UNAVAILABLE)
                 .header(HttpHeaders.RETRY_AFTER, Long.toString(seconds))
                 .contentType(MediaType.APPLICATION_PROBLEM_JSON)

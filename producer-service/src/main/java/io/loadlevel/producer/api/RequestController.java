@@ -1,31 +1,26 @@
 package io.loadlevel.producer.api;
 
 import io.loadlevel.common.RequestEnvelope;
-import io.loadlevel.common.status.RequestStatus;
 import io.loadlevel.common.status.RequestStatusStore;
 import io.loadlevel.producer.ProducerProperties;
-import io.loadlevel.producer.publish.PublishResult;
-import io.loadlevel.producer.publish.PublishResult.Rejected;
-import io.loadlevel.producer.publish.QueueDepthMonitor;
-import io.loadlevel.producer.publish.RejectionReason;
-import io.loadlevel.producer.publish.RequestPublisher;
+import io.loadlevel.producer.api.RequestSubmission.IdempotentCall;
+import io.loadlevel.producer.idempotency.IdempotencyStore;
 import jakarta.servlet.http.HttpServletRequest;
 import java.io.IOException;
 import java.net.URI;
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.slf4j.MDC;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestHeader;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.servlet.support.ServletUriComponentsBuilder;
@@ -40,52 +35,61 @@ import org.springframework.web.servlet.support.ServletUriComponentsBuilder;
 class RequestController {
 
     static final String BASE_PATH = "/api/v1/requests";
+    static final String IDEMPOTENCY_KEY = "Idempotency-Key";
+    static final String CLIENT_ID = "X-Client-Id";
+    static final String ANONYMOUS_CLIENT = "anonymous";
+    private static final int MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+    private static final int MAX_CLIENT_ID_LENGTH = 128;
     private static final Logger log = LoggerFactory.getLogger(RequestController.class);
 
     private final SubmittedRequestParser parser;
-    private final RequestPublisher publisher;
+    private final RequestSubmission submission;
     private final RequestStatusStore statusStore;
-    private final QueueDepthMonitor depthMonitor;
     private final ProducerProperties properties;
     private final Clock clock = Clock.systemUTC();
 
     RequestController(
             SubmittedRequestParser parser,
-            RequestPublisher publisher,
+            RequestSubmission submission,
             RequestStatusStore statusStore,
-            QueueDepthMonitor depthMonitor,
             ProducerProperties properties) {
         this.parser = parser;
-        this.publisher = publisher;
+        this.submission = submission;
         this.statusStore = statusStore;
-        this.depthMonitor = depthMonitor;
         this.properties = properties;
     }
 
     /**
-     * Publishes the request and answers 202 only after the broker confirmed it and did not return it. The ACCEPTED
-     * status is written after the confirm; when Redis fails the answer is still 202, because the message is safe.
+     * Publishes the request and answers 202 only after the broker confirmed it and did not return it. With an
+     * {@code Idempotency-Key}, repeated and concurrent submissions by one client publish once and get one id. The
+     * client is the {@code X-Client-Id} header, which a gateway in front of the service sets after authentication, or
+     * {@code anonymous} without it.
      */
     @PostMapping(consumes = MediaType.APPLICATION_JSON_VALUE)
-    CompletableFuture<ResponseEntity<Object>> submit(HttpServletRequest servletRequest) throws IOException {
-        SubmittedRequest request = parser.parse(readBody(servletRequest));
+    CompletableFuture<ResponseEntity<Object>> submit(
+            HttpServletRequest servletRequest,
+            @RequestHeader(name = IDEMPOTENCY_KEY, required = false) String idempotencyKey,
+            @RequestHeader(name = CLIENT_ID, required = false) String clientId)
+            throws IOException {
+        validateHeader(IDEMPOTENCY_KEY, idempotencyKey, MAX_IDEMPOTENCY_KEY_LENGTH);
+        validateHeader(CLIENT_ID, clientId, MAX_CLIENT_ID_LENGTH);
+        byte[] body = readBody(servletRequest);
+        SubmittedRequest request = parser.parse(body);
         RequestEnvelope envelope = new RequestEnvelope(
                 UUID.randomUUID(),
                 request.type(),
                 request.key(),
                 request.payload(),
                 Instant.ofEpochMilli(clock.millis()));
-        URI location = ServletUriComponentsBuilder.fromCurrentRequestUri()
-                .path("/{id}")
-                .buildAndExpand(envelope.id())
-                .toUri();
-        MDC.put("requestId", envelope.id().toString());
-        try {
-            log.debug("Publishing {} request {}", envelope.type().wireName(), envelope.id());
-        } finally {
-            MDC.remove("requestId");
+        URI collection =
+                ServletUriComponentsBuilder.fromCurrentRequestUri().build().toUri();
+        log.debug("Publishing {} request {}", envelope.type().wireName(), envelope.id());
+        if (idempotencyKey == null) {
+            return submission.submit(envelope, collection);
         }
-        return publisher.publish(envelope).thenCompose(result -> answer(envelope, location, result));
+        String client = clientId == null ? ANONYMOUS_CLIENT : clientId;
+        return submission.submit(
+                envelope, collection, new IdempotentCall(client, idempotencyKey, IdempotencyStore.fingerprint(body)));
     }
 
     @GetMapping("/{id}")
@@ -101,42 +105,9 @@ class RequestController {
                     return Problems.unavailable(
                             "status_store_unavailable",
                             "the status store did not answer for request " + requestId,
-                            properties.retryAfter());
+                            properties.retryAfter(),
+                            false);
                 });
-    }
-
-    private CompletableFuture<ResponseEntity<Object>> answer(
-            RequestEnvelope envelope, URI location, PublishResult result) {
-        if (result instanceof Rejected rejected) {
-            return CompletableFuture.completedFuture(unavailable(envelope, rejected));
-        }
-        ResponseEntity<Object> accepted = ResponseEntity.accepted()
-                .location(location)
-                .body(new RequestAccepted(envelope.id(), RequestStatus.ACCEPTED, location.getPath()));
-        return statusStore.advance(envelope, RequestStatus.ACCEPTED).handle((applied, error) -> {
-            if (error != null) {
-                log.warn(
-                        "Request {} is confirmed, but recording ACCEPTED failed: {}",
-                        envelope.id(),
-                        error.getMessage());
-            }
-            return accepted;
-        });
-    }
-
-    private ResponseEntity<Object> unavailable(RequestEnvelope envelope, Rejected rejected) {
-        Duration retryAfter = rejected.reason() == RejectionReason.QUEUE_FULL
-                ? depthMonitor.retryAfterWhenFull()
-                : properties.retryAfter();
-        String detail = switch (rejected.reason()) {
-            case QUEUE_FULL -> "the work queue is full";
-            case TIMEOUT -> "the broker did not confirm the request within " + properties.confirmTimeout();
-            case RETURNED -> "the broker could not route the request to the work queue (" + rejected.detail() + ")";
-            case NACK -> "the broker did not accept the request (" + rejected.detail() + ")";
-            case BROKER_UNAVAILABLE -> "the broker is unreachable";
-        };
-        return Problems.unavailable(
-                rejected.reason().tag(), detail + "; request " + envelope.id() + " was not accepted", retryAfter);
     }
 
     private byte[] readBody(HttpServletRequest request) throws IOException {
@@ -150,6 +121,29 @@ class RequestController {
             throw new BodyTooLargeException(-1, maxSize);
         }
         return body;
+    }
+
+    /** Accepts an absent header, or 1 to {@code maxLength} visible ASCII characters. */
+    private static void validateHeader(String name, String value, int maxLength) {
+        if (value == null) {
+            return;
+        }
+        if (value.isEmpty() || value.length() > maxLength) {
+            throw new InvalidRequestException(
+                    name,
+                    "invalid-header",
+                    name + " must be 1 to " + maxLength + " characters, but was " + value.length());
+        }
+        for (int i = 0; i < value.length(); i++) {
+            char character = value.charAt(i);
+            if (character < 0x21 || character > 0x7e) {
+                throw new InvalidRequestException(
+                        name,
+                        "invalid-header",
+                        name + " must contain only visible ASCII characters, but has "
+                                + String.format("U+%04X", (int) character) + " at position " + i);
+            }
+        }
     }
 
     private static UUID parseId(String id) {

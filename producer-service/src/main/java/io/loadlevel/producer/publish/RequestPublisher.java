@@ -17,9 +17,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.amqp.AmqpException;
 import org.springframework.amqp.core.ReturnedMessage;
+import org.springframework.amqp.rabbit.connection.ConnectionBlockedEvent;
+import org.springframework.amqp.rabbit.connection.ConnectionUnblockedEvent;
 import org.springframework.amqp.rabbit.connection.CorrelationData;
 import org.springframework.amqp.rabbit.connection.CorrelationData.Confirm;
 import org.springframework.amqp.rabbit.core.RabbitTemplate;
+import org.springframework.context.event.EventListener;
 import org.springframework.stereotype.Component;
 
 /**
@@ -42,6 +45,7 @@ public class RequestPublisher {
     private final IngressMetrics metrics;
     private final QueueDepthMonitor depthMonitor;
     private final WarningThrottle warnings = new WarningThrottle();
+    private volatile String blockedReason;
 
     public RequestPublisher(
             RabbitTemplate rabbitTemplate,
@@ -58,7 +62,28 @@ public class RequestPublisher {
         this.depthMonitor = depthMonitor;
     }
 
+    @EventListener
+    void onBlocked(ConnectionBlockedEvent event) {
+        blockedReason = event.getReason();
+        log.warn("The broker blocked the publishing connection ({}); answering 503 until it unblocks", blockedReason);
+    }
+
+    @EventListener
+    void onUnblocked(ConnectionUnblockedEvent event) {
+        blockedReason = null;
+        log.info("The broker unblocked the publishing connection");
+    }
+
+    /**
+     * Publishes the envelope and completes with the outcome. While the broker blocks publishing, it completes at once
+     * with BLOCKED instead of sending, so no request thread waits on a blocked socket.
+     */
     public CompletableFuture<PublishResult> publish(RequestEnvelope envelope) {
+        String blocked = blockedReason;
+        if (blocked != null) {
+            return CompletableFuture.completedFuture(
+                    rejected(envelope, RejectionReason.BLOCKED, "the broker blocks publishing: " + blocked));
+        }
         CorrelationData correlation = new CorrelationData(envelope.id().toString());
         long startNanos = System.nanoTime();
         try {
@@ -93,12 +118,25 @@ public class RequestPublisher {
                     "unroutable: " + returned.getReplyCode() + " " + returned.getReplyText());
         }
         if (!confirm.ack()) {
-            RejectionReason reason = depthMonitor.isFull() ? RejectionReason.QUEUE_FULL : RejectionReason.NACK;
-            return rejected(envelope, reason, confirm.reason() == null ? "nacked by the broker" : confirm.reason());
+            return rejected(
+                    envelope,
+                    nackReason(confirm),
+                    confirm.reason() == null ? "nacked by the broker" : confirm.reason());
         }
         metrics.accepted(envelope.type());
         depthMonitor.published();
         return new Confirmed();
+    }
+
+    /**
+     * Tells a broker's nack from a channel that closed before the confirm: Spring AMQP completes the pending confirms
+     * of a closed channel as nacks with the closing reason, while the broker's own basic.nack carries none.
+     */
+    private RejectionReason nackReason(Confirm confirm) {
+        if (confirm.reason() != null) {
+            return RejectionReason.CONNECTION_LOST;
+        }
+        return depthMonitor.isFull() ? RejectionReason.QUEUE_FULL : RejectionReason.NACK;
     }
 
     private Rejected rejected(RequestEnvelope envelope, RejectionReason reason, String detail) {

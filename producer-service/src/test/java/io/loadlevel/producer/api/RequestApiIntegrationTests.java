@@ -15,7 +15,10 @@ import java.net.http.HttpRequest.BodyPublishers;
 import java.net.http.HttpResponse;
 import java.net.http.HttpResponse.BodyHandlers;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -276,6 +279,135 @@ class RequestApiIntegrationTests {
         } finally {
             redeclareTopology();
         }
+    }
+
+    @Test
+    void repeatedIdempotencyKeyPublishesOnceWithOneId() throws Exception {
+        String key = "order-" + UUID.randomUUID();
+
+        HttpResponse<String> first = post(VALID_BODY, "application/json", key, "shop-1");
+        HttpResponse<String> second = post(VALID_BODY, "application/json", key, "shop-1");
+
+        assertThat(first.statusCode()).isEqualTo(202);
+        assertThat(second.statusCode()).isEqualTo(202);
+        assertThat(idOf(second)).isEqualTo(idOf(first));
+        assertThat(first.headers().firstValue("Idempotent-Replayed")).hasValue("false");
+        assertThat(second.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+        assertThat(second.headers().firstValue("Location"))
+                .isEqualTo(first.headers().firstValue("Location"));
+        await().atMost(Duration.ofSeconds(5))
+                .untilAsserted(() -> assertThat(workQueueDepth()).isEqualTo(1));
+    }
+
+    @Test
+    void concurrentIdempotencyKeyPublishesOnceWithOneId() throws Exception {
+        String key = "order-" + UUID.randomUUID();
+        List<CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
+
+        for (int i = 0; i < 20; i++) {
+            calls.add(HTTP.sendAsync(request(VALID_BODY, "application/json", key, "shop-1"), BodyHandlers.ofString()));
+        }
+
+        List<HttpResponse<String>> responses =
+                calls.stream().map(CompletableFuture::join).toList();
+        assertThat(responses).extracting(HttpResponse::statusCode).containsOnly(202);
+        assertThat(responses.stream().map(this::idOf).distinct()).hasSize(1);
+        await().atMost(Duration.ofSeconds(5))
+                .untilAsserted(() -> assertThat(workQueueDepth()).isEqualTo(1));
+    }
+
+    @Test
+    void idempotencyKeyIsPerClient() throws Exception {
+        String key = "order-" + UUID.randomUUID();
+
+        HttpResponse<String> first = post(VALID_BODY, "application/json", key, "shop-1");
+        HttpResponse<String> second = post(VALID_BODY, "application/json", key, "shop-2");
+
+        assertThat(idOf(second)).isNotEqualTo(idOf(first));
+        await().atMost(Duration.ofSeconds(5))
+                .untilAsserted(() -> assertThat(workQueueDepth()).isEqualTo(2));
+    }
+
+    @Test
+    void idempotencyKeyWithOtherBodyGivesUnprocessableContent() throws Exception {
+        String key = "order-" + UUID.randomUUID();
+        post(VALID_BODY, "application/json", key, "shop-1");
+
+        HttpResponse<String> response =
+                post("{\"type\": \"order\", \"key\": \"order-2\", \"payload\": {}}", "application/json", key, "shop-1");
+
+        assertThat(response.statusCode()).isEqualTo(422);
+        JsonNode problem = jsonMapper.readTree(response.body());
+        assertThat(problem.get("field").stringValue()).isEqualTo("Idempotency-Key");
+        assertThat(problem.get("rule").stringValue()).isEqualTo("key-reused");
+        await().atMost(Duration.ofSeconds(5))
+                .untilAsserted(() -> assertThat(workQueueDepth()).isEqualTo(1));
+    }
+
+    static Stream<Arguments> invalidHeaders() {
+        return Stream.of(
+                Arguments.of("Idempotency-Key", "k".repeat(256)),
+                Arguments.of("Idempotency-Key", "has space"),
+                Arguments.of("Idempotency-Key", "with\ttab"),
+                Arguments.of("X-Client-Id", "c".repeat(129)));
+    }
+
+    @ParameterizedTest(name = "{0}: {1}")
+    @MethodSource("invalidHeaders")
+    void invalidHeaderGivesBadRequestAndPublishesNothing(String header, String value) throws Exception {
+        HttpRequest request = HttpRequest.newBuilder(uri(RequestController.BASE_PATH))
+                .header("Content-Type", "application/json")
+                .header(header, value)
+                .POST(BodyPublishers.ofString(VALID_BODY))
+                .build();
+
+        HttpResponse<String> response = HTTP.send(request, BodyHandlers.ofString());
+
+        assertThat(response.statusCode()).isEqualTo(400);
+        JsonNode problem = jsonMapper.readTree(response.body());
+        assertThat(problem.get("field").stringValue()).isEqualTo(header);
+        assertThat(problem.get("rule").stringValue()).isEqualTo("invalid-header");
+        assertThat(workQueueDepth()).isZero();
+    }
+
+    @Test
+    void idempotencyKeyOfRejectedPublishCanBeRetried() throws Exception {
+        String key = "order-" + UUID.randomUUID();
+        amqpAdmin.deleteQueue(TOPOLOGY.workQueue());
+        HttpResponse<String> rejected;
+        try {
+            rejected = post(VALID_BODY, "application/json", key, "shop-1");
+        } finally {
+            redeclareTopology();
+        }
+
+        HttpResponse<String> retried = post(VALID_BODY, "application/json", key, "shop-1");
+
+        assertThat(rejected.statusCode()).isEqualTo(503);
+        assertThat(jsonMapper.readTree(rejected.body()).get("stored").stringValue())
+                .isEqualTo("no");
+        assertThat(retried.statusCode()).isEqualTo(202);
+        assertThat(retried.headers().firstValue("Idempotent-Replayed")).hasValue("false");
+        await().atMost(Duration.ofSeconds(5))
+                .untilAsserted(() -> assertThat(workQueueDepth()).isEqualTo(1));
+    }
+
+    private String idOf(HttpResponse<String> response) {
+        return jsonMapper.readTree(response.body()).get("id").stringValue();
+    }
+
+    private HttpResponse<String> post(String body, String contentType, String idempotencyKey, String client)
+            throws Exception {
+        return HTTP.send(request(body, contentType, idempotencyKey, client), BodyHandlers.ofString());
+    }
+
+    private HttpRequest request(String body, String contentType, String idempotencyKey, String client) {
+        return HttpRequest.newBuilder(uri(RequestController.BASE_PATH))
+                .header("Content-Type", contentType)
+                .header("Idempotency-Key", idempotencyKey)
+                .header("X-Client-Id", client)
+                .POST(BodyPublishers.ofString(body))
+                .build();
     }
 
     private void redeclareTopology() {
