@@ -43,6 +43,13 @@ public final class ServiceProcess implements AutoCloseable {
      * until its readiness group is UP.
      */
     public static ServiceProcess start(String name, Path jar, int port, List<String> arguments) throws IOException {
+        ServiceProcess service = launch(name, jar, port, arguments);
+        service.awaitReady(Duration.ofSeconds(60));
+        return service;
+    }
+
+    /** Starts the jar like {@link #start} without waiting for readiness, for a service that is expected to fail. */
+    public static ServiceProcess launch(String name, Path jar, int port, List<String> arguments) throws IOException {
         if (!Files.isRegularFile(jar)) {
             throw new IllegalStateException("executable jar " + jar.toAbsolutePath()
                     + " does not exist; build it first with ./mvnw -B package -DskipTests");
@@ -62,9 +69,7 @@ public final class ServiceProcess implements AutoCloseable {
                 .redirectErrorStream(true)
                 .redirectOutput(log.toFile())
                 .start();
-        ServiceProcess service = new ServiceProcess(name, port, process, log);
-        service.awaitReady(Duration.ofSeconds(60));
-        return service;
+        return new ServiceProcess(name, port, process, log);
     }
 
     public static int freePort() {
@@ -99,6 +104,11 @@ public final class ServiceProcess implements AutoCloseable {
         process.waitFor(10, TimeUnit.SECONDS);
     }
 
+    /** Waits up to {@code timeout} for the process to exit by itself and returns whether it did. */
+    public boolean awaitExit(Duration timeout) throws InterruptedException {
+        return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
     public int exitCode() {
         return process.exitValue();
     }
@@ -114,13 +124,19 @@ public final class ServiceProcess implements AutoCloseable {
         }
     }
 
-    private void awaitReady(Duration timeout) {
+    /** Waits until the readiness group is UP; fails at once when the process exits first. */
+    public void awaitReady(Duration timeout) {
         URI readiness = uri("/actuator/health/readiness");
         await(name + " readiness on port " + port)
                 .atMost(timeout)
                 .pollInterval(Duration.ofMillis(250))
                 .failFast(name + " exited before it was ready; see " + log.toAbsolutePath(), () -> !process.isAlive())
                 .until(() -> isUp(readiness));
+    }
+
+    /** Returns whether the readiness group answers UP now. */
+    public boolean isReady() {
+        return isUp(uri("/actuator/health/readiness"));
     }
 
     private static boolean isUp(URI readiness) {
