@@ -22,6 +22,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.springframework.amqp.core.QueueBuilder;
 import org.springframework.amqp.core.QueueInformation;
 import org.springframework.amqp.rabbit.connection.CachingConnectionFactory;
 import org.springframework.amqp.rabbit.core.RabbitAdmin;
@@ -115,34 +116,65 @@ class ConsumerProcessIntegrationTests {
     }
 
     @Test
-    void consumerKilledWithSigkillMidStreamLosesNothing() throws Exception {
-        List<String> ids = submitAll(200, "payment");
+    void consumerKilledWithSigkillRepeatedlyLosesNothingAndAppliesEachEffectOnce() throws Exception {
+        List<String> ids = submitAll(300, "payment");
         Map<String, String> settings = Map.of(
-                "loadlevel.consumer.work.payment", "30ms",
+                "loadlevel.consumer.work.payment", "50ms",
                 "loadlevel.consumer.concurrency", "2",
                 "loadlevel.consumer.prefetch", "10");
-        ServiceProcess first = startConsumer(settings);
-        await().atMost(Duration.ofSeconds(30)).until(() -> statuses(ids).getOrDefault("COMPLETED", 0L) >= 40);
-
-        first.kill();
-
-        long completedBeforeKill = statuses(ids).getOrDefault("COMPLETED", 0L);
-        assertThat(completedBeforeKill).as("completed when killed").isLessThan(ids.size());
         int heldByConsumer = 2 * 10;
-        await().atMost(Duration.ofSeconds(5))
-                .untilAsserted(() -> assertThat(depth())
-                        .as("messages back in the queue: not completed, or completed but not acked yet")
-                        .isBetween(
-                                ids.size() - completedBeforeKill, ids.size() - completedBeforeKill + heldByConsumer));
+
+        for (int kill = 1; kill <= 3; kill++) {
+            long completedBefore = statuses(ids).getOrDefault("COMPLETED", 0L);
+            ServiceProcess consumer = startConsumer(settings);
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> statuses(ids).getOrDefault("COMPLETED", 0L) >= completedBefore + 30);
+
+            consumer.kill();
+
+            long completedAtKill = statuses(ids).getOrDefault("COMPLETED", 0L);
+            assertThat(completedAtKill).as("completed at kill %d", kill).isLessThan(ids.size());
+            await().atMost(Duration.ofSeconds(5))
+                    .untilAsserted(() -> assertThat(depth())
+                            .as("messages back in the queue: not completed, or completed but not acked yet")
+                            .isBetween(ids.size() - completedAtKill, ids.size() - completedAtKill + heldByConsumer));
+        }
         startConsumer(settings);
-        awaitAll(ids, "COMPLETED", Duration.ofSeconds(60));
+
+        awaitAll(ids, "COMPLETED", Duration.ofSeconds(90));
         assertThat(depth()).isZero();
         long redelivered = ids.stream()
                 .filter(id -> status(id).get("attempts").intValue() > 1)
                 .count();
         assertThat(redelivered)
-                .as("requests started twice because the first consumer died")
+                .as("requests started again because a consumer died")
                 .isPositive();
+        assertThat(effectCounts(ids)).as("effect applied once per request").containsOnlyKeys("1");
+    }
+
+    @Test
+    void workQueueWithOtherArgumentsStopsTheConsumerAtStartup() throws Exception {
+        String queue = TOPOLOGY.prefix() + ".mismatch";
+        admin.declareQueue(QueueBuilder.durable(queue).quorum().maxLength(10).build());
+        try {
+            ServiceProcess consumer = ServiceProcess.launch(
+                    "consumer-mismatch",
+                    CONSUMER_JAR,
+                    ServiceProcess.freePort(),
+                    List.of("--loadlevel.topology.work-queue=" + queue));
+            consumers.add(consumer);
+
+            boolean exited = consumer.awaitExit(Duration.ofSeconds(60));
+
+            assertThat(exited).as("consumer exited by itself").isTrue();
+            assertThat(consumer.exitCode()).isNotZero();
+            assertThat(consumer.logText())
+                    .contains("RabbitMQ rejected the declaration of queue '" + queue + "'")
+                    .contains("inequivalent arg")
+                    .contains("loadlevel.topology.*");
+        } finally {
+            admin.deleteQueue(queue);
+        }
     }
 
     @Test
@@ -207,9 +239,10 @@ class ConsumerProcessIntegrationTests {
         }
     }
 
+    /** Counts the requests by status, read from Redis directly because the producer would take a call per id. */
     private static Map<String, Long> statuses(List<String> ids) {
         return ids.stream()
-                .map(id -> status(id).get("status").stringValue())
+                .map(id -> String.valueOf(redis.<String, String>opsForHash().get("loadlevel:status:" + id, "status")))
                 .collect(Collectors.groupingBy(status -> status, Collectors.counting()));
     }
 
