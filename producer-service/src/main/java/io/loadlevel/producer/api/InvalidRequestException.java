@@ -5,7 +5,7 @@ package io.loadlevel.producer.api;
  *
  * @see ProblemHandler
  */
-class InvalidRequestException extends RuntimeException {
+public class InvalidRequestException extends RuntimeException {
 
     private final String field;
     private final String rule;
@@ -15,7 +15,7 @@ class InvalidRequestException extends RuntimeException {
      * @param rule short, stable name of the rule, for clients that act on it
      * @param message what is wrong, with the value that broke the rule and what to send instead
      */
-    InvalidRequestException(String field, String rule, String message) {
+    public InvalidRequestException(String field, String rule, String message) {
         super(message);
         this.field = field;
         this.rule = rule;
