@@ -7,7 +7,8 @@ Each history line is a JSON object with the client's view of one request:
   type            notification, order or payment
   start, end      wall-clock times in epoch seconds when the request was sent and when the outcome was known
   outcome         ok (202 with an id), failed (any other HTTP status) or indeterminate (timeout, connection error,
-                  202 without an id). The client cannot tell whether the broker stored an indeterminate request.
+                  202 without an id, or a 503 whose problem says "stored": "unknown", with the problem's requestId).
+                  The client cannot tell whether the broker stored an indeterminate request.
   status          HTTP status, null when indeterminate without one
   id              the request id of a 202, otherwise null
   error           the exception or the problem detail, otherwise null
@@ -131,9 +132,26 @@ class LoadClient:
                 record.update(outcome="ok", id=request_id)
             else:
                 record["error"] = "202 without an id in the body: " + payload[:200].decode(errors="replace")
+        elif response.status == 503 and self._stored_of(payload) == "unknown":
+            # The producer lost the confirm after the publish: the broker may have stored the request.
+            record.update(id=self._request_id_of(payload), error=self._problem_of(payload, response))
         else:
             record.update(outcome="failed", error=self._problem_of(payload, response))
         return record
+
+    @staticmethod
+    def _stored_of(payload):
+        try:
+            return json.loads(payload).get("stored")
+        except (ValueError, AttributeError):
+            return None
+
+    @staticmethod
+    def _request_id_of(payload):
+        try:
+            return json.loads(payload).get("requestId")
+        except (ValueError, AttributeError):
+            return None
 
     def _connection(self):
         connection = getattr(self._local, "connection", None)

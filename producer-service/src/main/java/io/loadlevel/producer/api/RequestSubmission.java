@@ -195,7 +195,10 @@ class RequestSubmission {
                 ? "; request " + envelope.id() + " may still be processed, so retry with the same Idempotency-Key to"
                         + " keep it from being processed twice"
                 : "; request " + envelope.id() + " was not accepted";
-        return Problems.unavailable(reason.tag(), detail + outcome, retryAfter, reason.mayBeStored());
+        ResponseEntity<Object> answer =
+                Problems.unavailable(reason.tag(), detail + outcome, retryAfter, reason.mayBeStored());
+        ((ProblemDetail) answer.getBody()).setProperty("requestId", envelope.id());
+        return answer;
     }
 
     private static RequestEnvelope withId(RequestEnvelope envelope, UUID id) {
