@@ -1,0 +1,184 @@
+"""Processes and local endpoints of one benchmark run: the services, the broker's management API and Redis.
+
+Every process is started here and stopped by the PID recorded at its start, never by name.
+"""
+
+import base64
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+MANAGEMENT_URL = "http://127.0.0.1:15672/api"
+MANAGEMENT_AUTH = "Basic " + base64.b64encode(b"guest:guest").decode()
+
+
+class BenchmarkError(RuntimeError):
+    """A tool or service that the run needs failed, so the run cannot produce its numbers."""
+
+
+def free_port():
+    """Return a TCP port on 127.0.0.1 that no process listens on at the moment of the call."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def http_get(url, timeout=2.0):
+    """Return (status, body) of a GET, with status 0 when the server did not respond."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+    except (urllib.error.URLError, OSError):
+        return 0, b""
+
+
+class Service:
+    """One service JVM: started with `java -jar`, ready when its readiness probe returns 200."""
+
+    def __init__(self, name, java, jvm_options, jar, port, arguments, log_path):
+        self.name = name
+        self.port = port
+        self.log_path = log_path
+        command = [java, *jvm_options, "-jar", jar, f"--server.port={port}", *arguments]
+        with open(log_path, "ab") as log_file:
+            self.started_at = time.monotonic()
+            self.process = subprocess.Popen(
+                command, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            )
+        self.ready_seconds = None
+        self.peak_rss_mb = None
+
+    @property
+    def pid(self):
+        return self.process.pid
+
+    def wait_ready(self, timeout=60.0):
+        """Poll /actuator/health/readiness every 50 ms and return the seconds from process start to the first 200."""
+        url = f"http://127.0.0.1:{self.port}/actuator/health/readiness"
+        deadline = self.started_at + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise BenchmarkError(f"{self.name} exited with code {self.process.returncode}; see {self.log_path}")
+            status, _ = http_get(url, timeout=1.0)
+            if status == 200:
+                self.ready_seconds = time.monotonic() - self.started_at
+                return self.ready_seconds
+            time.sleep(0.05)
+        raise BenchmarkError(f"{self.name} was not ready within {timeout:.0f} s; see {self.log_path}")
+
+    def cpu_seconds(self):
+        """Return user plus system CPU seconds of the JVM so far, from /proc/PID/stat."""
+        with open(f"/proc/{self.pid}/stat") as stat:
+            # The command name may contain spaces, so count the fields after its closing parenthesis.
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+    def read_peak_rss_mb(self):
+        """Return VmHWM, the peak resident set size, in MiB."""
+        with open(f"/proc/{self.pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    self.peak_rss_mb = int(line.split()[1]) / 1024
+                    return self.peak_rss_mb
+        raise BenchmarkError(f"/proc/{self.pid}/status of {self.name} has no VmHWM line")
+
+    def processed_total(self):
+        """Return the sum of loadlevel_processing_processed_total{outcome="completed"} over all types."""
+        status, body = http_get(f"http://127.0.0.1:{self.port}/actuator/prometheus", timeout=2.0)
+        if status != 200:
+            raise BenchmarkError(f"{self.name}: /actuator/prometheus returned {status}")
+        total = 0.0
+        for line in body.decode().splitlines():
+            if line.startswith("loadlevel_processing_processed_total{") and 'outcome="completed"' in line:
+                total += float(line.rsplit(" ", 1)[1])
+        return total
+
+    def stop(self, timeout=40.0):
+        """Read the peak RSS, send SIGTERM, and SIGKILL after `timeout` seconds."""
+        if self.process.poll() is not None:
+            return
+        self.read_peak_rss_mb()
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+def management(method, path, body=None):
+    """Call the RabbitMQ management API on 127.0.0.1 and return the decoded JSON response, or None when it is empty."""
+    request = urllib.request.Request(
+        MANAGEMENT_URL + path,
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": MANAGEMENT_AUTH, "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            payload = response.read()
+    except urllib.error.HTTPError as error:
+        if error.code == 404 and method == "DELETE":
+            return None
+        raise BenchmarkError(f"management API {method} {path} returned {error.code}: {error.read()[:200]!r}")
+    except urllib.error.URLError as error:
+        raise BenchmarkError(
+            f"the management API at {MANAGEMENT_URL} did not respond ({error.reason}); "
+            "run `rabbitmq-plugins enable rabbitmq_management`"
+        )
+    return json.loads(payload) if payload else None
+
+
+def queue_path(queue):
+    return "/queues/%2F/" + urllib.parse.quote(queue, safe="")
+
+
+def queue_depth(queue):
+    """Return the broker's message count of the queue (ready plus unacked), as the management API last sampled it."""
+    return (management("GET", queue_path(queue)) or {}).get("messages", 0)
+
+
+def purge_queue(queue):
+    management("DELETE", queue_path(queue) + "/contents")
+
+
+def delete_queue(queue):
+    management("DELETE", queue_path(queue))
+
+
+def delete_exchange(exchange):
+    management("DELETE", "/exchanges/%2F/" + urllib.parse.quote(exchange, safe=""))
+
+
+def peek_message_size(queue):
+    """Return the body size in bytes of the message at the head of the queue, which stays in the queue."""
+    messages = management(
+        "POST", queue_path(queue) + "/get", {"count": 1, "ackmode": "ack_requeue_true", "encoding": "auto"},
+    )
+    if not messages:
+        raise BenchmarkError(f"queue {queue} is empty, so the message size cannot be measured")
+    return messages[0]["payload_bytes"]
+
+
+def delete_redis_keys(pattern):
+    """Delete the Redis keys on 127.0.0.1:6379 that match `pattern`, in batches, and return how many there were."""
+    scan = subprocess.run(
+        ["redis-cli", "-h", "127.0.0.1", "-p", "6379", "--scan", "--pattern", pattern],
+        check=True, capture_output=True, text=True,
+    )
+    keys = scan.stdout.split()
+    for start in range(0, len(keys), 1000):
+        subprocess.run(
+            ["redis-cli", "-h", "127.0.0.1", "-p", "6379", "unlink", *keys[start:start + 1000]],
+            check=True, capture_output=True,
+        )
+    return len(keys)
