@@ -21,8 +21,8 @@ import org.springframework.validation.annotation.Validated;
  * @param shutdownTimeout maximum time the listener waits, on shutdown, for work in progress to finish and be acked
  * @param rateLimit maximum messages per second this instance starts, 0 for no limit
  * @param maxUnfinishedStarts starts of one request that never finished, because a consumer crashed or was killed
- *     during them, before the request is dead-lettered instead of started again; bounds a crash loop on any broker,
- *     including RabbitMQ 4, whose quorum queues do not count a closed channel's returns against the delivery limit
+ *     during them, before the request is dead-lettered instead of started again; bounds a crash loop without relying on
+ *     how a broker version counts redeliveries against the quorum queue's delivery limit
  * @param faultInjection whether a payload's {@code _fault} object may make the simulated handler fail or crash; for
  *     tests and fault runs only
  * @param work simulated work duration per request type
