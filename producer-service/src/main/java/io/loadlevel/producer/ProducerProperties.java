@@ -10,7 +10,7 @@ import org.springframework.validation.annotation.Validated;
 /**
  * Ingress settings.
  *
- * @param confirmTimeout maximum time to wait for the broker's publisher confirm before answering 503
+ * @param confirmTimeout maximum time to wait for the broker's publisher confirm before responding 503
  * @param maxBodySize maximum size of a request body; larger bodies get 413
  * @param retryAfter Retry-After sent with a 503 when the broker nacks, returns or does not confirm in time
  * @param maxRetryAfter upper bound of the Retry-After derived from the drain rate for a full queue

@@ -134,7 +134,7 @@ public final class ServiceProcess implements AutoCloseable {
                 .until(() -> isUp(readiness));
     }
 
-    /** Returns whether the readiness group answers UP now. */
+    /** Returns whether the readiness group reports UP now. */
     public boolean isReady() {
         return isUp(uri("/actuator/health/readiness"));
     }

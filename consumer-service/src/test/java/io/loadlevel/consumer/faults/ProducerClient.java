@@ -53,7 +53,7 @@ final class ProducerClient {
                 response.statusCode(), text(body, "id"), text(body, "reason"), text(body, "stored"), latency);
     }
 
-    /** Returns the status of the request, or {@code HTTP <code>} when the producer answers without one. */
+    /** Returns the status of the request, or {@code HTTP <code>} when the producer responds without one. */
     String status(String id) {
         try {
             HttpResponse<String> response = http.send(

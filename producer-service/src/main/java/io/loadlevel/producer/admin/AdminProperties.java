@@ -9,7 +9,7 @@ import org.springframework.validation.annotation.Validated;
 /**
  * Settings of the admin endpoints under {@code /admin}.
  *
- * @param token bearer token the admin endpoints require; when empty they answer 403 and do nothing
+ * @param token bearer token the admin endpoints require; when empty they respond 403 and do nothing
  * @param maxReplayRate maximum messages per second a replay may move back to the work queue
  */
 @Validated

@@ -24,6 +24,7 @@ class DeadLetterController {
     static final int MAX_LIST = 500;
     static final int MAX_REPLAY = 100_000;
     static final int DEFAULT_REPLAY_RATE = 50;
+    static final int DEFAULT_REPLAY_ALL = 1000;
 
     private final DeadLetterService deadLetters;
     private final AdminProperties properties;
@@ -64,7 +65,8 @@ class DeadLetterController {
         if (request.ids() != null) {
             request.ids().forEach(DeadLetterController::checkId);
         }
-        int max = request.max() == null ? (all ? 1000 : MAX_REPLAY) : request.max();
+        int defaultMax = all ? DEFAULT_REPLAY_ALL : MAX_REPLAY;
+        int max = request.max() == null ? defaultMax : request.max();
         if (max < 1 || max > MAX_REPLAY) {
             throw new InvalidRequestException(
                     "max", "out-of-range", "max must be between 1 and " + MAX_REPLAY + ", but was " + max);

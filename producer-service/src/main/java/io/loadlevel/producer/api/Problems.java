@@ -8,7 +8,7 @@ import org.springframework.http.MediaType;
 import org.springframework.http.ProblemDetail;
 import org.springframework.http.ResponseEntity;
 
-/** RFC 9457 problem types of the API and the answers built from them. */
+/** RFC 9457 problem types of the API and the responses built from them. */
 final class Problems {
 
     static final URI INVALID_REQUEST = URI.create("urn:loadlevel:problem:invalid-request");

@@ -28,7 +28,7 @@ import org.springframework.web.servlet.support.ServletUriComponentsBuilder;
 /**
  * Accepts requests and reports their status.
  *
- * <p>Both handlers return a future, so the servlet thread is released while the broker confirms or Redis answers.
+ * <p>Both handlers return a future, so the servlet thread is released while the broker confirms or Redis responds.
  */
 @RestController
 @RequestMapping(RequestController.BASE_PATH)
@@ -60,7 +60,7 @@ class RequestController {
     }
 
     /**
-     * Publishes the request and answers 202 only after the broker confirmed it and did not return it. With an
+     * Publishes the request and responds 202 only after the broker confirmed it and did not return it. With an
      * {@code Idempotency-Key}, repeated and concurrent submissions by one client publish once and get one id. The
      * client is the {@code X-Client-Id} header, which a gateway in front of the service sets after authentication, or
      * {@code anonymous} without it.
@@ -151,7 +151,7 @@ class RequestController {
             return UUID.fromString(id);
         } catch (IllegalArgumentException ex) {
             throw new InvalidRequestException(
-                    "id", "not-uuid", "request id '" + id + "' is not a UUID; use the id from the 202 answer");
+                    "id", "not-uuid", "request id '" + id + "' is not a UUID; use the id from the 202 response");
         }
     }
 

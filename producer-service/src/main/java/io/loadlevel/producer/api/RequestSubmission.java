@@ -25,7 +25,7 @@ import org.springframework.http.ResponseEntity;
 import org.springframework.stereotype.Component;
 
 /**
- * Turns a valid request into its answer: publishes it, records ACCEPTED after the confirm, and with an
+ * Turns a valid request into its response: publishes it, records ACCEPTED after the confirm, and with an
  * Idempotency-Key makes repeated and concurrent submissions of one request publish it once and share one id.
  */
 @Component
@@ -62,7 +62,7 @@ class RequestSubmission {
 
     /**
      * Publishes a request with an Idempotency-Key. While another request with the key is publishing, it waits for that
-     * outcome for up to the confirm timeout plus one second, then answers 409.
+     * outcome for up to the confirm timeout plus one second, then responds 409.
      */
     CompletableFuture<ResponseEntity<Object>> submit(RequestEnvelope envelope, URI collection, IdempotentCall call) {
         long deadlineNanos =

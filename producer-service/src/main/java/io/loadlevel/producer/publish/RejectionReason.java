@@ -2,7 +2,7 @@ package io.loadlevel.producer.publish;
 
 import java.util.Locale;
 
-/** Why the broker did not take a request; the tag value of the rejection metric. */
+/** Reason a request was not accepted after validation; also the tag value of the rejection metric. */
 public enum RejectionReason {
     /** The broker sent basic.nack while the queue was not known to be full. */
     NACK(false),
