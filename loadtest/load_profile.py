@@ -7,8 +7,8 @@ Rates are in requests per second and times in seconds since the shape started.
 import math
 from dataclasses import dataclass
 
-# Requests per second that one Locust user sends through constant_throughput. At 2.5 req/s a user has
-# 400 ms per request, above the ingress p99 seen under the spike, so the user count sets the rate.
+# Requests per second that one Locust user sends through constant_throughput, so a rate needs rate / 2.5 users.
+# A user whose request takes longer than 400 ms falls below its share, so the runner measures the rate reached.
 USER_THROUGHPUT = 2.5
 
 

@@ -9,7 +9,7 @@ import string
 import uuid
 from decimal import Decimal
 
-# Share of each request type in the spike traffic, in percent.
+# Share of each request type in the generated traffic, in percent.
 TYPE_WEIGHTS = {"notification": 60, "order": 30, "payment": 10}
 
 CHANNELS = ("push", "email", "sms")

@@ -53,6 +53,7 @@ def build(samples, shape_start, profile, capacity, status_counts, latency, sent,
             "processed_total": _last(samples, "processed_total"),
             "completed_total": _last(samples, "completed_total"),
         },
+        "producer_accepted_total": _last(samples, "accepted_total"),
         "audit": audit_result,
         "window": {"shape_start": shape_start, "spike_start": spike_start, "spike_end": spike_end,
                    "drain_end": drain_end},
@@ -67,6 +68,7 @@ def format_text(result):
     rejected = ", ".join(f"{status}: {count}" for status, count in requests["rejected_by_status"].items()) or "none"
     verdict = "yes" if arrival["spike_reached_10x"] else "NO, below 10x the capacity"
     not_completed = ", ".join(f"{status} {count}" for status, count in audit["not_completed"].items()) or "0"
+
     lines = [
         "spike run summary",
         f"  profile          baseline {profile['baseline_rate']:g} req/s for {profile['baseline_seconds']:g} s, "
@@ -90,10 +92,23 @@ def format_text(result):
         f"<= {queue['drain_threshold']:g}",
         f"  audit            accepted {audit['accepted']}, completed {audit['completed']}, "
         f"not completed {not_completed}, missing {audit['missing']}, LOST {audit['lost']}",
+        f"  counters         producer accepted {_count(result['producer_accepted_total'])}, consumer processed "
+        f"{_count(processing['processed_total'])}, Locust recorded {requests['accepted']} responses 202",
     ]
-    if audit["duplicate_ids"]:
-        lines.append(f"  note             {audit['duplicate_ids']} ids were returned by more than one 202")
+    lines += [f"  note             {note}" for note in _notes(result)]
     return "\n".join(lines)
+
+
+def _notes(result):
+    notes = []
+    if result["producer_accepted_total"] not in (None, result["requests"]["accepted"]):
+        notes.append("the producer accepted a different number of requests than Locust recorded: "
+                     "requests from outside this run reached it, or a 202 never reached Locust")
+    if result.get("locust_cpu_bound"):
+        notes.append("Locust reported CPU usage above 90%, so it may have sent less than the profile")
+    if result["audit"]["duplicate_ids"]:
+        notes.append(f"{result['audit']['duplicate_ids']} ids were returned by more than one 202")
+    return notes
 
 
 def exit_code(result):

@@ -63,6 +63,7 @@ class SpikeRun:
         self.management.auth = RABBITMQ_CREDENTIALS
         self.sampler = None
         self.cleanups = []
+        self.locust_cpu_bound = False
         self.producer_url = f"http://127.0.0.1:{args.producer_port}"
         self.consumer_url = f"http://127.0.0.1:{args.consumer_port}"
 
@@ -94,7 +95,7 @@ class SpikeRun:
         log.info("consumer capacity %g msg/s (rate limit %g, %d threads, %d ms work per message)",
                  self.capacity, self.args.capacity, self.args.concurrency, self.args.work_ms)
         if self.capacity < self.args.capacity:
-            log.warning("%d threads at %d ms per message cannot reach the rate limit %g msg/s; capacity is %g",
+            log.warning("%d threads at %d ms per message cannot reach the rate limit %g msg/s, so the capacity is %g",
                         self.args.concurrency, self.args.work_ms, self.args.capacity, self.capacity)
         log.info("load: %g req/s for %g s, %g req/s for %g s, %g req/s for %g s", profile.baseline_rate,
                  profile.baseline_seconds, profile.spike_rate, profile.spike_seconds, profile.baseline_rate,
@@ -120,7 +121,7 @@ class SpikeRun:
         if not missing:
             return
         if self.args.skip_build:
-            raise StartupError(f"missing {', '.join(missing)} and --skip-build is set; build with "
+            raise StartupError(f"missing {', '.join(missing)} and --skip-build is set. Build the jars with "
                                "./mvnw -B -q package -DskipTests")
         wrapper = os.path.join(REPO_ROOT, "mvnw")
         maven = [wrapper] if os.access(wrapper, os.X_OK) else ["mvn"]
@@ -169,7 +170,7 @@ class SpikeRun:
         return copies
 
     def start_prometheus(self):
-        """Start a local Prometheus on a free port, storing into the output folder; optional."""
+        """Start a local Prometheus on a free port with its storage in the output folder, if its configuration exists."""
         if self.args.no_prometheus:
             return
         if not os.path.exists(PROMETHEUS_CONFIG):
@@ -180,7 +181,7 @@ class SpikeRun:
             try:
                 apt_get_install(["prometheus"])
             except subprocess.CalledProcessError as error:
-                log.warning("installing prometheus failed (%s); the run goes on without it", error)
+                log.warning("installing prometheus failed (%s), so the run goes on without it", error)
                 return
         port = free_port()
         process = self.processes.start("prometheus", [
@@ -194,7 +195,7 @@ class SpikeRun:
             log.info("local Prometheus at http://127.0.0.1:%d", port)
             self.prometheus_port = port
         except StartupError as error:
-            log.warning("%s; the run goes on without Prometheus", error)
+            log.warning("%s, so the run goes on without Prometheus", error)
             self.processes.stop("prometheus", process)
 
     def prometheus_config(self):
@@ -216,7 +217,7 @@ class SpikeRun:
         return path
 
     def run_locust(self):
-        """Run Locust headless with the spike shape and wait for it to end; bounded by the profile's length."""
+        """Run Locust headless with the spike shape and wait for it, at most 90 s longer than the profile lasts."""
         locust = [sys.executable, "-m", "locust", "-f", os.path.join(LOADTEST_DIR, "locustfile.py")]
         profile = self.profile
         profile_options = [
@@ -224,37 +225,38 @@ class SpikeRun:
             "--baseline-seconds", f"{profile.baseline_seconds:g}", "--spike-seconds", f"{profile.spike_seconds:g}",
             "--recovery-seconds", f"{profile.recovery_seconds:g}", "--record-dir", self.records_dir,
         ]
-        master = [
+        command = [
             *locust, "--headless", "--host", self.producer_url, "--csv", os.path.join(self.out_dir, "locust"),
             "--csv-full-history", "--html", os.path.join(self.out_dir, "locust-report.html"),
             "--stop-timeout", "10", "--only-summary", "--logfile", os.path.join(self.out_dir, "locust.log"),
             *profile_options,
         ]
-        workers = []
-        if self.args.locust_workers > 0:
-            port = free_port()
-            master += ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
-                       "--expect-workers", str(self.args.locust_workers)]
-            worker = [*locust, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port),
-                      "--logfile", os.path.join(self.out_dir, "locust.log"), *profile_options]
-            workers = [worker] * self.args.locust_workers
+
+        # NOTE: Locust runs as one process. Debian's python3-locust 2.12.1 ships an empty version string, and its
+        # master rejects every worker as "old (pre 2.0)", so --master and --worker do not work with that package.
         log.info("Locust starts: %g s of load", profile.total_seconds)
-        process = self.processes.start("locust", master, "locust-stdout.txt", cwd=LOADTEST_DIR)
-        for index, worker in enumerate(workers, start=1):
-            self.processes.start(f"locust-worker-{index}", worker, f"locust-worker-{index}-stdout.txt",
-                                 cwd=LOADTEST_DIR)
+        process = self.processes.start("locust", command, "locust-stdout.txt", cwd=LOADTEST_DIR)
+
         limit = profile.total_seconds + 90
         try:
             process.wait(timeout=limit)
         except subprocess.TimeoutExpired:
-            raise StartupError(f"Locust did not finish within {limit:.0f} s; see {self.out_dir}/locust.log")
+            raise StartupError(f"Locust did not finish within {limit:.0f} s, see {self.out_dir}/locust.log")
         if not os.path.exists(os.path.join(self.out_dir, "locust_stats.csv")):
             raise StartupError(f"Locust exited with code {process.returncode} and wrote no stats:\n"
                                f"{log_tail(os.path.join(self.out_dir, 'locust-stdout.txt'))}")
         log.info("Locust finished (exit code %d, non-zero when any request failed)", process.returncode)
 
+        with open(os.path.join(self.out_dir, "locust.log"), errors="replace") as file:
+            self.locust_cpu_bound = any("CPU usage above" in line for line in file)
+        if self.locust_cpu_bound:
+            log.warning("Locust reported CPU usage above 90%%, so the load generator may have limited the spike")
+
     def wait_for_drain(self):
-        """Wait until the queue is empty and the processed count has stopped growing; return when, or None."""
+        """Wait until the queue is empty and the processed count has stopped growing.
+
+        Returns the epoch second of that sample, or None when the drain timeout passed first.
+        """
         backlog = summary.backlog(self.sampler.latest)
         timeout = drain_timeout(self.args, backlog, self.capacity)
         log.info("waiting up to %.0f s for the queue to drain (backlog %s)", timeout, _count(backlog))
@@ -289,6 +291,7 @@ class SpikeRun:
         result = report.build(samples, shape_start, self.profile, self.capacity, status_counts, latency, sent,
                               audit_result, drained_at)
         result["prometheus_port"] = getattr(self, "prometheus_port", None)
+        result["locust_cpu_bound"] = self.locust_cpu_bound
         rows = summary.timeline(samples)
         write_timeline(os.path.join(self.out_dir, "timeline.csv"), rows, shape_start)
         text = report.format_text(result)
@@ -306,9 +309,10 @@ class SpikeRun:
         import chart
 
         window = result["window"]
-        title = (f"spike {self.profile.spike_rate:g} req/s = {self.profile.spike_rate / self.capacity:.1f}x the "
-                 f"consumer capacity {self.capacity:g} msg/s; {result['audit']['lost']} of "
-                 f"{result['audit']['accepted']} accepted requests lost")
+        spike_mean = result["arrival"]["spike_mean_req_per_s"] or 0.0
+        title = (f"spike of {spike_mean:.0f} accepted req/s on average = {spike_mean / self.capacity:.1f}x the "
+                 f"consumer capacity of {self.capacity:g} msg/s. Lost: {result['audit']['lost']} of "
+                 f"{result['audit']['accepted']} accepted requests")
         chart.plot_run(os.path.join(self.out_dir, "chart.png"), rows, shape_start,
                        (window["spike_start"], window["spike_end"]), self.capacity, sent=sent,
                        drain_end=window["drain_end"], title=title)

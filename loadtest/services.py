@@ -81,7 +81,7 @@ def wait_until(check, timeout, what, process=None, processes=None, interval=0.5)
 
 
 def http_ok(session, url, predicate=lambda response: True, timeout=2.0):
-    """Return whether GET `url` answers 2xx and the response satisfies `predicate`, False on any error."""
+    """Return whether GET `url` returns a 2xx status and a response that satisfies `predicate`, False on any error."""
     try:
         response = session.get(url, timeout=timeout)
         return response.ok and predicate(response)

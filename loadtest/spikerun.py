@@ -72,8 +72,6 @@ def parse_arguments(argv):
                         help=f"HTTP port of the producer-service the run starts (default: {DEFAULT_PRODUCER_PORT})")
     parser.add_argument("--consumer-port", type=int, default=DEFAULT_CONSUMER_PORT,
                         help=f"HTTP port of the consumer-service the run starts (default: {DEFAULT_CONSUMER_PORT})")
-    parser.add_argument("--locust-workers", type=int, default=0,
-                        help="Locust worker processes; 0 runs Locust as one process (default: 0)")
     parser.add_argument("--drain-timeout", type=float,
                         help="maximum seconds to wait for the queue to drain after the load ends "
                         "(default: 120 plus 3 times the backlog divided by the capacity)")
@@ -99,11 +97,11 @@ def main(argv=None):
 
         return run_steps.SpikeRun(args, out_dir, profile_for(args)).run()
     except KeyboardInterrupt:
-        log.error("interrupted; stopped every process this run started")
+        log.error("interrupted, so the run stopped every process it started")
         return 130
     except SystemExit as stop:
         if isinstance(stop.code, int) and stop.code >= 128:
-            log.error("terminated by a signal; stopped every process this run started")
+            log.error("terminated by a signal, so the run stopped every process it started")
         raise
     except Exception as error:
         log.error("the spike run failed: %s", error)
@@ -136,7 +134,7 @@ def install_missing_packages():
     if not missing:
         return
     if not shutil.which("apt-get") or os.geteuid() != 0:
-        raise RuntimeError(f"missing Python modules; install them with: apt-get install -y {' '.join(missing)}")
+        raise RuntimeError(f"missing Python modules, install them as root with: apt-get install -y {' '.join(missing)}")
     apt_get_install(missing)
     importlib.invalidate_caches()
 

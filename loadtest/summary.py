@@ -30,21 +30,24 @@ def read_samples(path):
 def timeline(samples):
     """Derive per-interval rates and the backlog from consecutive samples of cumulative counters.
 
-    arrival_rate is the producer's accepted count per second (the broker's publish count when the producer's
-    metric is missing), processing_rate the consumer's processed count per second (else the broker's acks).
+    arrival_rate is the producer's accepted count per second (the broker's publish count when no sample has the
+    producer's metric), processing_rate the consumer's processed count per second (else the broker's acks).
+    After a failed sample, a rate spans the gap back to the last sample that had the counter.
     backlog is accepted minus processed: it tracks the queue depth every second, while the management API
     refreshes its queue figures only every collect_statistics_interval (5 s by default).
     """
+    arrival_key = _first_present(samples, "accepted_total", "publish_total")
+    processing_key = _first_present(samples, "processed_total", "ack_total")
+    last_seen = {}
     rows = []
     for previous, current in zip(samples, samples[1:]):
-        interval = current["time"] - previous["time"]
-        if interval <= 0:
+        if current["time"] <= previous["time"]:
             continue
         rows.append(
             {
                 "time": current["time"],
-                "arrival_rate": _rate(previous, current, interval, "accepted_total", "publish_total"),
-                "processing_rate": _rate(previous, current, interval, "processed_total", "ack_total"),
+                "arrival_rate": _rate_since_last(last_seen, previous, current, arrival_key),
+                "processing_rate": _rate_since_last(last_seen, previous, current, processing_key),
                 "backlog": backlog(current),
                 "messages": current.get("messages"),
                 "messages_ready": current.get("messages_ready"),
@@ -175,12 +178,17 @@ def audit(accepted_ids, status_by_id):
     }
 
 
-def _rate(previous, current, interval, key, fallback_key):
-    for name in (key, fallback_key):
-        delta = _difference(current.get(name), previous.get(name))
-        if delta is not None:
-            return delta / interval
-    return None
+def _first_present(samples, key, fallback_key):
+    return key if any(sample.get(key) is not None for sample in samples) else fallback_key
+
+
+def _rate_since_last(last_seen, previous, current, key):
+    if previous.get(key) is not None:
+        last_seen[key] = (previous["time"], previous[key])
+    if current.get(key) is None or key not in last_seen:
+        return None
+    last_time, last_value = last_seen[key]
+    return (current[key] - last_value) / (current["time"] - last_time)
 
 
 def _difference(minuend, subtrahend):
