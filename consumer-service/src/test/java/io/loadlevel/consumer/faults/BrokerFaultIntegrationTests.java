@@ -88,7 +88,7 @@ class BrokerFaultIntegrationTests {
             broker.stop();
             int beforeOutage = submissions.size();
             await().atMost(Duration.ofSeconds(30))
-                    .until(() -> submissions.subList(beforeOutage, submissions.size()).stream()
+                    .until(() -> since(submissions, beforeOutage).stream()
                                     .filter(submission -> submission.status() == 503)
                                     .count()
                             >= 10);
@@ -98,9 +98,7 @@ class BrokerFaultIntegrationTests {
                     .until(() -> producer.isReady() && consumer.isReady());
             int afterOutage = submissions.size();
             await().atMost(Duration.ofSeconds(30))
-                    .until(() -> accepted(submissions.subList(afterOutage, submissions.size()))
-                                    .size()
-                            >= 20);
+                    .until(() -> accepted(since(submissions, afterOutage)).size() >= 20);
         } finally {
             loading.set(false);
             for (Future<?> worker : workers) {
@@ -109,7 +107,7 @@ class BrokerFaultIntegrationTests {
             load.shutdown();
         }
 
-        List<Submission> snapshot = List.copyOf(submissions);
+        List<Submission> snapshot = since(submissions, 0);
         List<Submission> unavailable = snapshot.stream()
                 .filter(submission -> submission.status() == 503)
                 .toList();
@@ -162,11 +160,16 @@ class BrokerFaultIntegrationTests {
     }
 
     private static List<String> accepted(List<Submission> submissions) {
+        return submissions.stream()
+                .filter(submission -> submission.status() == 202)
+                .map(Submission::id)
+                .toList();
+    }
+
+    /** Copies the submissions from index {@code from} on, holding the list's lock while the load threads add to it. */
+    private static List<Submission> since(List<Submission> submissions, int from) {
         synchronized (submissions) {
-            return submissions.stream()
-                    .filter(submission -> submission.status() == 202)
-                    .map(Submission::id)
-                    .toList();
+            return List.copyOf(submissions.subList(from, submissions.size()));
         }
     }
 
