@@ -209,6 +209,34 @@ class RequestListenerIntegrationTests {
                 .isEqualTo(1);
     }
 
+    @Test
+    void reopenedDeadLetteredRequestIsProcessedAgain() {
+        RequestEnvelope envelope = envelope(RequestType.NOTIFICATION);
+        statusStore.advance(envelope, RequestStatus.DEAD_LETTERED).join();
+        statusStore.reopen(envelope).join();
+
+        publish(codec.toMessage(envelope));
+
+        RequestStatusRecord status = awaitStatus(envelope.id(), RequestStatus.COMPLETED);
+        assertThat(status.replays()).isEqualTo(1);
+        assertThat(effectCount(envelope)).isEqualTo("1");
+    }
+
+    /** The reason a replay reopens the status before it publishes the copy. */
+    @Test
+    void copyOfDeadLetteredRequestIsAckedWithoutProcessing() {
+        RequestEnvelope envelope = envelope(RequestType.NOTIFICATION);
+        statusStore.advance(envelope, RequestStatus.DEAD_LETTERED).join();
+
+        publish(codec.toMessage(envelope));
+
+        await().atMost(Duration.ofSeconds(5))
+                .untilAsserted(() -> assertThat(workQueueDepth()).isZero());
+        assertThat(statusStore.find(envelope.id()).join().orElseThrow().status())
+                .isEqualTo(RequestStatus.DEAD_LETTERED);
+        assertThat(effectCount(envelope)).isNull();
+    }
+
     private String effectCount(RequestEnvelope envelope) {
         return redis.opsForValue().get("loadlevel:effect:" + envelope.id());
     }

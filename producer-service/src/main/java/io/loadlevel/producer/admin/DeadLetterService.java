@@ -38,8 +38,9 @@ import org.springframework.stereotype.Component;
  *
  * <p>Both take messages with basic.get without acknowledging them and return every message they do not replay with a
  * requeueing nack, so a listing changes nothing but the order of the queue and its messages' delivery count. A replay
- * publishes a copy to the work exchange, waits for the confirm, acks the dead-lettered original only then, and moves
- * the request's status from DEAD_LETTERED back to ACCEPTED.
+ * first moves the request's status from DEAD_LETTERED back to ACCEPTED, because a consumer acks a copy of a request in
+ * a terminal status without processing it. It then publishes a copy to the work exchange, waits for the confirm and
+ * acks the dead-lettered original only then.
  */
 @Component
 class DeadLetterService {
@@ -142,9 +143,9 @@ class DeadLetterService {
                     while (!limiter.acquirePermission()) {
                         log.debug("Replay waits for the rate limit of {} per second", perSecond);
                     }
+                    reopen(message);
                     publishToWorkQueue(message);
                     channel.basicAck(response.getEnvelope().getDeliveryTag(), false);
-                    reopen(message);
                     done++;
                 }
             } finally {
