@@ -62,11 +62,22 @@ public record TestTopology(String prefix, int maxLength) {
                 .toList();
     }
 
-    /** Deletes every queue and exchange of this topology; missing ones are skipped. */
+    /** Highest retry level whose delay queue {@link #delete} removes; the consumer allows at most 20 attempts. */
+    private static final int MAX_RETRY_LEVEL = 20;
+
+    /** Deletes every queue and exchange of this topology, the consumer's delay queues too; missing ones are skipped. */
     public void delete(AmqpAdmin admin) {
-        admin.deleteQueue(workQueue());
+        deleteWithDelayQueues(admin, workQueue());
         admin.deleteQueue(deadLetterQueue());
         admin.deleteExchange(exchange());
         admin.deleteExchange(deadLetterExchange());
+    }
+
+    /** Deletes {@code queue} and the delay queues {@code <queue>.retry.<n>} a consumer declares for it. */
+    public static void deleteWithDelayQueues(AmqpAdmin admin, String queue) {
+        admin.deleteQueue(queue);
+        for (int level = 1; level < MAX_RETRY_LEVEL; level++) {
+            admin.deleteQueue(queue + ".retry." + level);
+        }
     }
 }

@@ -173,7 +173,7 @@ class ConsumerProcessIntegrationTests {
                     .contains("inequivalent arg")
                     .contains("loadlevel.topology.*");
         } finally {
-            admin.deleteQueue(queue);
+            TestTopology.deleteWithDelayQueues(admin, queue);
         }
     }
 
