@@ -86,6 +86,9 @@ class BrokerFaultIntegrationTests {
                     .until(() -> accepted(submissions).size() >= 40);
 
             broker.stop();
+            await("producer and consumer report not ready while the broker is down")
+                    .atMost(Duration.ofSeconds(30))
+                    .until(() -> !producer.isReady() && !consumer.isReady());
             int beforeOutage = submissions.size();
             await().atMost(Duration.ofSeconds(30))
                     .until(() -> since(submissions, beforeOutage).stream()
