@@ -1,18 +1,13 @@
 package io.loadlevel.consumer.retry;
 
+import io.loadlevel.common.ConfirmedPublisher;
 import io.loadlevel.common.LoadlevelHeaders;
 import io.loadlevel.common.topology.TopologyProperties;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.UUID;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-import org.springframework.amqp.AmqpException;
 import org.springframework.amqp.core.Message;
 import org.springframework.amqp.core.MessageBuilder;
 import org.springframework.amqp.core.MessageDeliveryMode;
-import org.springframework.amqp.rabbit.connection.CorrelationData;
 import org.springframework.amqp.rabbit.core.RabbitTemplate;
 import org.springframework.stereotype.Component;
 
@@ -27,13 +22,13 @@ public class FailureRouter {
     private static final Duration CONFIRM_TIMEOUT = Duration.ofSeconds(10);
     private static final int MAX_HEADER_LENGTH = 500;
 
-    private final RabbitTemplate rabbitTemplate;
+    private final ConfirmedPublisher publisher;
     private final TopologyProperties topology;
     private final RetryPolicy retryPolicy;
     private final Clock clock = Clock.systemUTC();
 
     FailureRouter(RabbitTemplate rabbitTemplate, TopologyProperties topology, RetryPolicy retryPolicy) {
-        this.rabbitTemplate = rabbitTemplate;
+        this.publisher = new ConfirmedPublisher(rabbitTemplate, CONFIRM_TIMEOUT);
         this.topology = topology;
         this.retryPolicy = retryPolicy;
     }
@@ -69,24 +64,10 @@ public class FailureRouter {
     }
 
     private void publishConfirmed(String exchange, String routingKey, Message message) throws RoutingFailedException {
-        CorrelationData correlation = new CorrelationData(UUID.randomUUID().toString());
         try {
-            rabbitTemplate.send(exchange, routingKey, message, correlation);
-            CorrelationData.Confirm confirm =
-                    correlation.getFuture().get(CONFIRM_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-            if (!confirm.ack()) {
-                throw new RoutingFailedException(
-                        "the broker nacked the copy for '" + routingKey + "': " + confirm.reason());
-            }
-            if (correlation.getReturned() != null) {
-                throw new RoutingFailedException("the copy for '" + routingKey + "' was unroutable: "
-                        + correlation.getReturned().getReplyText());
-            }
-        } catch (AmqpException | ExecutionException | TimeoutException ex) {
-            throw new RoutingFailedException("publishing the copy for '" + routingKey + "' failed: " + ex, ex);
-        } catch (InterruptedException ex) {
-            Thread.currentThread().interrupt();
-            throw new RoutingFailedException("interrupted while publishing the copy for '" + routingKey + "'", ex);
+            publisher.publish(exchange, routingKey, message);
+        } catch (ConfirmedPublisher.NotConfirmedException ex) {
+            throw new RoutingFailedException(ex.getMessage(), ex);
         }
     }
 
@@ -99,10 +80,6 @@ public class FailureRouter {
 
     /** The copy was not confirmed, so the original must go back to the queue instead of being acked. */
     public static class RoutingFailedException extends Exception {
-
-        RoutingFailedException(String message) {
-            super(message);
-        }
 
         RoutingFailedException(String message, Throwable cause) {
             super(message, cause);

@@ -4,9 +4,12 @@ import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.GetResponse;
 import io.github.resilience4j.ratelimiter.RateLimiter;
 import io.github.resilience4j.ratelimiter.RateLimiterConfig;
+import io.loadlevel.common.ConfirmedPublisher;
 import io.loadlevel.common.InvalidMessageException;
 import io.loadlevel.common.LoadlevelHeaders;
+import io.loadlevel.common.RequestEnvelope;
 import io.loadlevel.common.RequestMessageCodec;
+import io.loadlevel.common.status.RequestStatus;
 import io.loadlevel.common.status.RequestStatusStore;
 import io.loadlevel.common.topology.TopologyProperties;
 import java.io.IOException;
@@ -17,17 +20,12 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.UUID;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.amqp.core.AmqpAdmin;
 import org.springframework.amqp.core.Message;
 import org.springframework.amqp.core.MessageProperties;
 import org.springframework.amqp.core.QueueInformation;
-import org.springframework.amqp.rabbit.connection.CorrelationData;
 import org.springframework.amqp.rabbit.core.RabbitTemplate;
 import org.springframework.amqp.rabbit.support.DefaultMessagePropertiesConverter;
 import org.springframework.amqp.rabbit.support.MessagePropertiesConverter;
@@ -67,6 +65,7 @@ class DeadLetterService {
     private final TopologyProperties topology;
     private final RequestMessageCodec codec;
     private final RequestStatusStore statusStore;
+    private final ConfirmedPublisher publisher;
     private final MessagePropertiesConverter converter = new DefaultMessagePropertiesConverter();
 
     DeadLetterService(
@@ -76,6 +75,7 @@ class DeadLetterService {
             RequestMessageCodec codec,
             RequestStatusStore statusStore) {
         this.rabbitTemplate = rabbitTemplate;
+        this.publisher = new ConfirmedPublisher(rabbitTemplate, CONFIRM_TIMEOUT);
         this.amqpAdmin = amqpAdmin;
         this.topology = topology;
         this.codec = codec;
@@ -124,7 +124,7 @@ class DeadLetterService {
                         .timeoutDuration(Duration.ofSeconds(5))
                         .build());
         long depth = count();
-        Set<String> wanted = ids == null ? null : new HashSet<>(ids);
+        Set<String> requested = ids == null ? null : new HashSet<>(ids);
         int replayed = rabbitTemplate.execute(channel -> {
             int done = 0;
             try {
@@ -132,19 +132,24 @@ class DeadLetterService {
                 for (long seen = 0;
                         seen < depth
                                 && done < max
-                                && (wanted == null || !wanted.isEmpty())
+                                && (requested == null || !requested.isEmpty())
                                 && (response = channel.basicGet(topology.deadLetterQueue(), false)) != null;
                         seen++) {
                     Message message = toMessage(response);
                     String id = message.getMessageProperties().getMessageId();
-                    if (wanted != null && !wanted.remove(id)) {
+                    if (requested != null && !requested.remove(id)) {
                         continue;
                     }
                     while (!limiter.acquirePermission()) {
                         log.debug("Replay waits for the rate limit of {} per second", perSecond);
                     }
-                    reopen(message);
-                    publishToWorkQueue(message);
+                    RequestEnvelope envelope = reopen(message);
+                    try {
+                        publishToWorkQueue(message);
+                    } catch (IOException ex) {
+                        restoreDeadLettered(envelope, ex);
+                        throw ex;
+                    }
                     channel.basicAck(response.getEnvelope().getDeliveryTag(), false);
                     done++;
                 }
@@ -154,7 +159,7 @@ class DeadLetterService {
             return done;
         });
         log.info("Replayed {} dead-lettered messages to '{}'", replayed, topology.workQueue());
-        List<String> notFound = wanted == null ? List.of() : List.copyOf(wanted);
+        List<String> notFound = requested == null ? List.of() : List.copyOf(requested);
         return new ReplayResult(replayed, notFound, count());
     }
 
@@ -164,34 +169,44 @@ class DeadLetterService {
         Object replays = headers.get(LoadlevelHeaders.REPLAYS);
         DEAD_LETTER_HEADERS.forEach(headers::remove);
         headers.put(LoadlevelHeaders.REPLAYS, replays instanceof Number number ? number.intValue() + 1 : 1);
-        CorrelationData correlation = new CorrelationData(UUID.randomUUID().toString());
-        rabbitTemplate.send(topology.exchange(), topology.routingKey(), message, correlation);
         try {
-            CorrelationData.Confirm confirm =
-                    correlation.getFuture().get(CONFIRM_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-            if (!confirm.ack() || correlation.getReturned() != null) {
-                throw new IOException("the broker did not take the replayed message " + properties.getMessageId()
-                        + (confirm.ack() ? " (unroutable)" : " (" + confirm.reason() + ")"));
-            }
-        } catch (InterruptedException ex) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while replaying " + properties.getMessageId(), ex);
-        } catch (ExecutionException | TimeoutException ex) {
-            throw new IOException("no confirm for the replayed message " + properties.getMessageId(), ex);
+            publisher.publish(topology.exchange(), topology.routingKey(), message);
+        } catch (ConfirmedPublisher.NotConfirmedException ex) {
+            throw new IOException("replaying message " + properties.getMessageId() + " failed: " + ex.getMessage(), ex);
         }
     }
 
-    private void reopen(Message message) {
+    /** Moves the status back to ACCEPTED and returns the envelope, or null for a message without a valid envelope. */
+    private RequestEnvelope reopen(Message message) {
+        RequestEnvelope envelope;
         try {
-            statusStore.await(statusStore.reopen(codec.fromMessage(message)));
+            envelope = codec.fromMessage(message);
         } catch (InvalidMessageException ex) {
             log.debug(
                     "Replayed message {} has no valid envelope, so no status to reopen",
                     message.getMessageProperties().getMessageId());
+            return null;
+        }
+        try {
+            statusStore.await(statusStore.reopen(envelope));
+        } catch (RuntimeException ex) {
+            log.warn("Reopening the status of replayed request {} failed: {}", envelope.id(), ex.getMessage());
+        }
+        return envelope;
+    }
+
+    /** Puts the status back to DEAD_LETTERED after a replay whose copy the broker did not confirm. */
+    private void restoreDeadLettered(RequestEnvelope envelope, IOException failure) {
+        if (envelope == null) {
+            return;
+        }
+        try {
+            statusStore.await(statusStore.advance(
+                    envelope, RequestStatus.DEAD_LETTERED, "replay failed: " + failure.getMessage()));
         } catch (RuntimeException ex) {
             log.warn(
-                    "Replayed message {}, but reopening its status failed: {}",
-                    message.getMessageProperties().getMessageId(),
+                    "Request {} stays in the dead-letter queue, but restoring DEAD_LETTERED failed: {}",
+                    envelope.id(),
                     ex.getMessage());
         }
     }

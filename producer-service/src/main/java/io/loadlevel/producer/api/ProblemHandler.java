@@ -1,6 +1,10 @@
 package io.loadlevel.producer.api;
 
+import io.loadlevel.producer.ProducerProperties;
 import io.loadlevel.producer.publish.IngressMetrics;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.amqp.AmqpException;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.HttpStatusCode;
@@ -16,10 +20,14 @@ import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExcep
 @RestControllerAdvice
 class ProblemHandler extends ResponseEntityExceptionHandler {
 
-    private final IngressMetrics metrics;
+    private static final Logger log = LoggerFactory.getLogger(ProblemHandler.class);
 
-    ProblemHandler(IngressMetrics metrics) {
+    private final IngressMetrics metrics;
+    private final ProducerProperties properties;
+
+    ProblemHandler(IngressMetrics metrics, ProducerProperties properties) {
         this.metrics = metrics;
+        this.properties = properties;
     }
 
     @ExceptionHandler
@@ -39,6 +47,17 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
         metrics.rejectedInput(IngressMetrics.TOO_LARGE);
         return Problems.answer(Problems.problem(
                 HttpStatus.CONTENT_TOO_LARGE, Problems.BODY_TOO_LARGE, "Content Too Large", ex.getMessage()));
+    }
+
+    /** Turns a broker failure outside the publish path, such as during a dead-letter listing or replay, with 503. */
+    @ExceptionHandler
+    ResponseEntity<Object> brokerFailure(AmqpException ex) {
+        log.warn("A broker operation failed: {}", ex.getMessage());
+        return Problems.unavailable(
+                "broker_unavailable",
+                "the broker operation failed (" + ex.getMessage() + "); messages not yet moved stay where they were",
+                properties.retryAfter(),
+                false);
     }
 
     @Override

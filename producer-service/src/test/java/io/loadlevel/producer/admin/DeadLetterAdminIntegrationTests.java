@@ -29,6 +29,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.springframework.amqp.core.AmqpAdmin;
 import org.springframework.amqp.core.Message;
+import org.springframework.amqp.rabbit.core.RabbitAdmin;
 import org.springframework.amqp.rabbit.core.RabbitTemplate;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
@@ -105,7 +106,7 @@ class DeadLetterAdminIntegrationTests {
     }
 
     @Test
-    void replayByIdMovesOnlyThatMessageAndReopensItsStatus() throws Exception {
+    void replayByIdReopensStatus() throws Exception {
         List<RequestEnvelope> dead = deadLetter(3);
         RequestEnvelope chosen = dead.get(1);
 
@@ -149,6 +150,27 @@ class DeadLetterAdminIntegrationTests {
             assertThat(depth(TOPOLOGY.workQueue())).isEqualTo(3);
             assertThat(depth(TOPOLOGY.deadLetterQueue())).isEqualTo(1);
         });
+    }
+
+    @Test
+    void unroutableReplayKeepsMessageAndStatus() throws Exception {
+        RequestEnvelope envelope = deadLetter(1).get(0);
+        amqpAdmin.deleteQueue(TOPOLOGY.workQueue());
+        HttpResponse<String> response;
+        try {
+            response = call("POST", "/admin/dead-letters/replay", "{\"all\": true}", TOKEN);
+        } finally {
+            ((RabbitAdmin) amqpAdmin).initialize();
+        }
+
+        assertThat(response.statusCode()).isEqualTo(503);
+        assertThat(jsonMapper.readTree(response.body()).get("detail").stringValue())
+                .contains("unroutable");
+        await().atMost(Duration.ofSeconds(5))
+                .untilAsserted(
+                        () -> assertThat(depth(TOPOLOGY.deadLetterQueue())).isEqualTo(1));
+        assertThat(statusStore.find(envelope.id()).join().orElseThrow().status())
+                .isEqualTo(RequestStatus.DEAD_LETTERED);
     }
 
     @Test
