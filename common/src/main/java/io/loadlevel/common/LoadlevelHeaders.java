@@ -9,10 +9,10 @@ public final class LoadlevelHeaders {
     /** Number of attempts already made at the request; absent on a first delivery. */
     public static final String ATTEMPTS = "x-loadlevel-attempts";
 
-    /** Why the last attempt failed. */
+    /** Error of the last failed attempt. */
     public static final String LAST_ERROR = "x-loadlevel-last-error";
 
-    /** Why the message was dead-lettered. */
+    /** Reason the message was dead-lettered. */
     public static final String DEAD_LETTER_REASON = "x-loadlevel-dead-letter-reason";
 
     /** Queue the message was taken from when it was dead-lettered. */

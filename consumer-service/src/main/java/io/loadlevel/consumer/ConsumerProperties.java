@@ -20,9 +20,9 @@ import org.springframework.validation.annotation.Validated;
  * @param concurrency listener threads, each with its own channel and prefetch
  * @param shutdownTimeout maximum time the listener waits, on shutdown, for work in progress to finish and be acked
  * @param rateLimit maximum messages per second this instance starts, 0 for no limit
- * @param maxUnfinishedStarts starts of one request that never finished, because a consumer crashed or was killed
- *     during them, before the request is dead-lettered instead of started again; bounds a crash loop without relying on
- *     how a broker version counts redeliveries against the quorum queue's delivery limit
+ * @param maxUnfinishedStarts starts of one request that never finished before the request is dead-lettered instead of
+ *     started again. A start stays unfinished when a consumer crashes or is killed during it. The bound stops a crash
+ *     loop whatever the broker version counts against the quorum queue's delivery limit
  * @param faultInjection whether a payload's {@code _fault} object may make the simulated handler fail or crash; for
  *     tests and fault runs only
  * @param work simulated work duration per request type

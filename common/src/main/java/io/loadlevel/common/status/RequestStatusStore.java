@@ -16,7 +16,7 @@ import reactor.core.publisher.Mono;
  * Reads and advances request status in Redis: one hash per request under {@code key-prefix + id}, plus, once a
  * consumer has applied a request's effect, a processed-ledger key and an effect counter.
  *
- * <p>Every write goes through one Lua script, so the monotonic rule of {@link RequestStatus#canMoveTo} holds even when
+ * <p>Every write goes through one Lua script, so the monotonic rule of {@link RequestStatus#canMoveTo} applies even when
  * the producer's ACCEPTED arrives after the consumer's PROCESSING, and so the ledger entry, the effect counter and
  * COMPLETED are written together or not at all. Every write renews the TTL of the keys it touches. The calls are
  * non-blocking; listener threads that may wait use {@link #await}.
@@ -151,7 +151,7 @@ public class RequestStatusStore {
      */
     public record Start(Kind kind, int attempt) {
 
-        /** What the consumer does with the delivery. */
+        /** Action the consumer takes on the delivery. */
         public enum Kind {
             /** PROCESSING is recorded: run the handler. */
             STARTED,

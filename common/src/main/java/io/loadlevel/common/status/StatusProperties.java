@@ -8,7 +8,7 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.validation.annotation.Validated;
 
 /**
- * Where and for how long request status is kept in Redis.
+ * Storage settings of request status in Redis: key prefixes, lifetime and timeout.
  *
  * @param ttl time a status entry lives after its last change
  * @param keyPrefix prefix of the status hash keys; the request id follows it

@@ -75,16 +75,17 @@ public class TopologyVerifier implements SmartInitializingSingleton {
         }
     }
 
-    private static void declare(Connection connection, String what, Declaration declaration) throws IOException {
+    private static void declare(Connection connection, String description, Declaration declaration) throws IOException {
         Channel channel = connection.createChannel();
         try {
             declaration.declare(channel);
         } catch (IOException ex) {
             String mismatch = preconditionFailure(ex);
             if (mismatch != null) {
-                throw new TopologyMismatchException("RabbitMQ rejected the declaration of " + what + ": " + mismatch
-                        + ". It exists with other arguments; delete it (its messages are lost) or set"
-                        + " loadlevel.topology.* to match the existing arguments");
+                throw new TopologyMismatchException(
+                        "RabbitMQ rejected the declaration of " + description + ": " + mismatch
+                                + ". It exists with other arguments; delete it (its messages are lost) or set"
+                                + " loadlevel.topology.* to match the existing arguments");
             }
             throw ex;
         } finally {

@@ -11,7 +11,7 @@ import org.testcontainers.containers.GenericContainer;
 import org.testcontainers.rabbitmq.RabbitMQContainer;
 
 /**
- * Locates the RabbitMQ and Redis the integration tests talk to: the ones on 127.0.0.1 when they answer, otherwise
+ * Locates the RabbitMQ and Redis the integration tests talk to: the ones on 127.0.0.1 when they accept connections, otherwise
  * containers started with Testcontainers where a Docker engine exists. Tests never replace either with a mock.
  */
 public final class LocalServices {

@@ -196,8 +196,8 @@ class RequestListener implements ChannelAwareMessageListener {
     }
 
     /**
-     * Sends a message that breaks the contract to the dead-letter queue with the reason; when that publish fails,
-     * rejects it without requeue, so the queue's own dead-lettering takes it.
+     * Sends a message that breaks the contract to the dead-letter queue with the reason. When that publish fails, it
+     * rejects the message without requeue, so the queue's own dead-lettering takes it.
      */
     private void rejectInvalid(Message message, Channel channel, InvalidMessageException ex) throws IOException {
         String messageId = message.getMessageProperties().getMessageId();

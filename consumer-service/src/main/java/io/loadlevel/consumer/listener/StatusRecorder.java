@@ -14,7 +14,7 @@ import org.springframework.stereotype.Component;
 /**
  * Runs a status store call on a listener thread and, while Redis fails, retries it with backoff instead of giving up.
  *
- * <p>The listener holds its current message unacked meanwhile, so a Redis outage stops processing without requeueing
+ * <p>Meanwhile the listener keeps its current message unacked, so a Redis outage stops processing without requeueing
  * or dead-lettering anything and without counting deliveries against the queue's delivery limit. The queue grows and
  * drains once Redis is back. On shutdown the retries stop and the message is left unacked, so the broker requeues it.
  */
@@ -40,7 +40,7 @@ class StatusRecorder implements ApplicationListener<ContextClosedEvent> {
     }
 
     /**
-     * Returns the call's result once Redis answered.
+     * Returns the call's result once Redis responds.
      *
      * @throws StatusUnavailableException when the service shuts down while Redis still fails
      */
@@ -53,7 +53,7 @@ class StatusRecorder implements ApplicationListener<ContextClosedEvent> {
                 T result = store.await(call.get());
                 if (failures > 0) {
                     log.info(
-                            "Redis answered again: {} for request {} recorded after {} failures",
+                            "Redis responds again: {} for request {} recorded after {} failures",
                             step,
                             requestId,
                             failures);

@@ -14,7 +14,7 @@ import org.springframework.stereotype.Component;
 /**
  * Publishes a failed message to a delay queue for a later attempt, or to the dead-letter exchange with the reason, and
  * waits for the broker's confirm. The caller acks the original only after this returns, so a crash in between leaves
- * two copies rather than none; the processed ledger keeps the second copy from applying its effect again.
+ * two copies rather than none. The processed ledger keeps the second copy from applying its effect again.
  */
 @Component
 public class FailureRouter {

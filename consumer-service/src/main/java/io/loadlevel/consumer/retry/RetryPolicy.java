@@ -51,7 +51,7 @@ public class RetryPolicy {
         return Duration.ofMillis(Math.max(1, Math.round(capped * factor)));
     }
 
-    /** Returns the delay queue that holds a message before the attempt that follows {@code attemptsMade} ones. */
+    /** Returns the delay queue that keeps a message before the attempt that follows {@code attemptsMade} ones. */
     public String delayQueueAfter(int attemptsMade) {
         return delayQueueName(topology.workQueue(), attemptsMade);
     }

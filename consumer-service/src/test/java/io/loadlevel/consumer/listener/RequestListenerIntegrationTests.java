@@ -98,7 +98,7 @@ class RequestListenerIntegrationTests {
     }
 
     @Test
-    void invalidMessagesAreDeadLetteredOnceAndNeighboursComplete() {
+    void invalidMessagesDeadLetteredOnce() {
         RequestEnvelope before = envelope(RequestType.NOTIFICATION);
         RequestEnvelope after = envelope(RequestType.NOTIFICATION);
         Message wrongContentType = codec.toMessage(envelope(RequestType.ORDER));
@@ -126,7 +126,7 @@ class RequestListenerIntegrationTests {
     }
 
     @Test
-    void transientFailuresAreRetriedThroughDelayQueuesUntilSuccess() {
+    void transientFailureRetriedUntilSuccess() {
         RequestEnvelope envelope = envelope(RequestType.ORDER, fault("failAttempts", 2));
 
         publish(codec.toMessage(envelope));
@@ -140,7 +140,7 @@ class RequestListenerIntegrationTests {
     }
 
     @Test
-    void lastFailedAttemptDeadLettersWithReasonAndIds() {
+    void lastFailedAttemptDeadLetters() {
         RequestEnvelope envelope = envelope(RequestType.ORDER, fault("failAttempts", 99));
 
         publish(codec.toMessage(envelope));
@@ -178,7 +178,7 @@ class RequestListenerIntegrationTests {
      * delivery limit, here 2, on the RabbitMQ that runs the tests.
      */
     @Test
-    void crashingMessageIsDeadLetteredByTheDeliveryLimit() {
+    void crashingMessageHitsDeliveryLimit() {
         RequestEnvelope envelope = envelope(RequestType.ORDER, fault("crash", true));
 
         publish(codec.toMessage(envelope));
@@ -195,7 +195,7 @@ class RequestListenerIntegrationTests {
     }
 
     @Test
-    void redeliveredCopyOfCompletedRequestDoesNotApplyEffectAgain() {
+    void completedRedeliveryAppliesNoEffect() {
         RequestEnvelope envelope = envelope(RequestType.NOTIFICATION);
         publish(codec.toMessage(envelope));
         awaitStatus(envelope.id(), RequestStatus.COMPLETED);
@@ -224,7 +224,7 @@ class RequestListenerIntegrationTests {
 
     /** The reason a replay reopens the status before it publishes the copy. */
     @Test
-    void copyOfDeadLetteredRequestIsAckedWithoutProcessing() {
+    void deadLetteredCopyAckedUnprocessed() {
         RequestEnvelope envelope = envelope(RequestType.NOTIFICATION);
         statusStore.advance(envelope, RequestStatus.DEAD_LETTERED).join();
 

@@ -102,7 +102,7 @@ class ConsumerProcessIntegrationTests {
     }
 
     @Test
-    void requestsWaitWhileConsumerIsStoppedAndCompleteAfterStart() throws Exception {
+    void requestsWaitForStoppedConsumer() throws Exception {
         List<String> ids = submitAll(30, "order");
 
         await().atMost(Duration.ofSeconds(5))
@@ -116,7 +116,7 @@ class ConsumerProcessIntegrationTests {
     }
 
     @Test
-    void consumerKilledWithSigkillRepeatedlyLosesNothingAndAppliesEachEffectOnce() throws Exception {
+    void repeatedSigkillLosesNothing() throws Exception {
         List<String> ids = submitAll(300, "payment");
         Map<String, String> settings = Map.of(
                 "loadlevel.consumer.work.payment", "50ms",
@@ -153,7 +153,7 @@ class ConsumerProcessIntegrationTests {
     }
 
     @Test
-    void workQueueWithOtherArgumentsStopsTheConsumerAtStartup() throws Exception {
+    void mismatchedQueueStopsConsumer() throws Exception {
         String queue = TOPOLOGY.prefix() + ".mismatch";
         admin.declareQueue(QueueBuilder.durable(queue).quorum().maxLength(10).build());
         try {
@@ -178,7 +178,7 @@ class ConsumerProcessIntegrationTests {
     }
 
     @Test
-    void sigtermFinishesWorkInProgressAndReturnsPrefetchedMessages() throws Exception {
+    void sigtermFinishesWorkInProgress() throws Exception {
         List<String> ids = submitAll(12, "order");
         ServiceProcess consumer = startConsumer(Map.of(
                 "loadlevel.consumer.work.order", "3s",

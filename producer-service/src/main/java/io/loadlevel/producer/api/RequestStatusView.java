@@ -7,7 +7,7 @@ import io.loadlevel.common.status.RequestStatusRecord;
 import java.time.Instant;
 import java.util.UUID;
 
-/** Body of a status answer; timestamps that are not reached yet are left out. */
+/** Body of a status response. Timestamps not reached yet are left out. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 record RequestStatusView(
         UUID id,

@@ -83,8 +83,8 @@ public class IdempotencyStore {
         /** This request claimed the key and must publish. */
         NEW,
         /**
-         * An earlier publish with the key may or may not have been stored; this request must publish again with the
-         * earlier request id, which the consumer's processed ledger deduplicates.
+         * An earlier publish with the key may have been stored without a confirm. This request publishes again with the
+         * earlier request id, so the consumer's processed ledger deduplicates the two.
          */
         RETRY,
         /** Another request with the key is publishing now. */

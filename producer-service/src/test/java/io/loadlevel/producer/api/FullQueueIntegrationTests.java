@@ -23,7 +23,7 @@ import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import tools.jackson.databind.json.JsonMapper;
 
-/** A work queue at its maximum length makes the broker nack, and the producer answers 503, never 202. */
+/** A work queue at its maximum length makes the broker nack, and the producer responds 503, never 202. */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
 class FullQueueIntegrationTests {
 
@@ -55,9 +55,9 @@ class FullQueueIntegrationTests {
     }
 
     /**
-     * Fills the queue and then checks the answer for one more request. A quorum queue on RabbitMQ 3.10 applies the
-     * limit after the message that reaches it, so it may take one message beyond {@code x-max-length}; what must hold is
-     * that every 202 is a message in the queue.
+     * Fills the queue and then checks the response to one more request. A quorum queue on RabbitMQ 3.10 applies the
+     * limit after the message that reaches it, so it may take one message beyond {@code x-max-length}. What the test
+     * requires is that every 202 is a message in the queue.
      */
     @Test
     void fullQueueGivesServiceUnavailableWithRetryAfter() throws Exception {

@@ -211,7 +211,7 @@ class RequestApiIntegrationTests {
     }
 
     @Test
-    void wrongContentTypeGivesUnsupportedMediaTypeAndPublishesNothing() throws Exception {
+    void wrongContentTypeGives415() throws Exception {
         HttpResponse<String> response = post(VALID_BODY, "text/plain");
 
         assertThat(response.statusCode()).isEqualTo(415);
@@ -235,7 +235,7 @@ class RequestApiIntegrationTests {
     }
 
     @Test
-    void bodyOverLimitGivesContentTooLargeAndPublishesNothing() throws Exception {
+    void oversizedBodyGives413() throws Exception {
         String body =
                 "{\"type\": \"order\", \"key\": \"k\", \"payload\": {\"blob\": \"" + "x".repeat(70 * 1024) + "\"}}";
 
