@@ -1,16 +1,13 @@
 package io.loadlevel.common.status;
 
 import io.loadlevel.common.RequestEnvelope;
+import io.loadlevel.common.redis.LuaScript;
+import io.loadlevel.common.redis.StoreConnection;
 import java.time.Clock;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
+import java.util.Arrays;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import org.springframework.data.redis.core.ReactiveStringRedisTemplate;
-import org.springframework.data.redis.core.script.RedisScript;
-import reactor.core.publisher.Mono;
 
 /**
  * Reads and advances request status in Redis: one hash per request under {@code key-prefix + id}, plus, once a
@@ -30,7 +27,7 @@ public class RequestStatusStore {
     /** Script result when the processed ledger already had the request, so nothing was written. */
     private static final long ALREADY_PROCESSED = 2L;
 
-    private static final RedisScript<Long> WRITE = RedisScript.of("""
+    private static final LuaScript<Long> WRITE = LuaScript.returningInteger("""
             local mode = ARGV[7]
             if mode == 'complete-once' then
               if redis.call('EXISTS', KEYS[2]) == 1 then
@@ -69,9 +66,9 @@ public class RequestStatusStore {
             end
             redis.call('PEXPIRE', KEYS[1], ARGV[3])
             return applied
-            """, Long.class);
+            """);
 
-    private static final RedisScript<Long> BEGIN = RedisScript.of("""
+    private static final LuaScript<Long> BEGIN = LuaScript.returningInteger("""
             if redis.call('EXISTS', KEYS[2]) == 1 then
               return -1
             end
@@ -88,13 +85,13 @@ public class RequestStatusStore {
             end
             redis.call('HSET', KEYS[1], 'status', 'PROCESSING', 'rank', 1, 'updatedAt', ARGV[1], 'startedAt', ARGV[1])
             return redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-            """, Long.class);
+            """);
 
-    private final ReactiveStringRedisTemplate redis;
+    private final StoreConnection redis;
     private final StatusProperties properties;
     private final Clock clock;
 
-    public RequestStatusStore(ReactiveStringRedisTemplate redis, StatusProperties properties, Clock clock) {
+    public RequestStatusStore(StoreConnection redis, StatusProperties properties, Clock clock) {
         this.redis = redis;
         this.properties = properties;
         this.clock = clock;
@@ -131,17 +128,14 @@ public class RequestStatusStore {
      *     killed during them, before the request is dead-lettered instead of started again
      */
     public CompletableFuture<Start> begin(RequestEnvelope envelope, int finishedAttempts, int maxUnfinishedStarts) {
-        List<String> args = new ArrayList<>(List.of(
+        String[] keys = {keyOf(envelope.id()), ledgerKeyOf(envelope.id())};
+        String[] args = withIdentity(
+                envelope,
                 Long.toString(clock.millis()),
                 Long.toString(properties.ttl().toMillis()),
                 Integer.toString(finishedAttempts),
-                Integer.toString(maxUnfinishedStarts)));
-        args.addAll(identity(envelope));
-        return redis.execute(BEGIN, List.of(keyOf(envelope.id()), ledgerKeyOf(envelope.id())), args)
-                .next()
-                .timeout(properties.timeout())
-                .map(Start::of)
-                .toFuture();
+                Integer.toString(maxUnfinishedStarts));
+        return redis.call(commands -> BEGIN.run(commands, keys, args)).thenApply(Start::of);
     }
 
     /**
@@ -179,7 +173,7 @@ public class RequestStatusStore {
 
     /** Completes with whether the processed ledger has the request, that is whether its effect was applied. */
     public CompletableFuture<Boolean> isProcessed(UUID id) {
-        return redis.hasKey(ledgerKeyOf(id)).timeout(properties.timeout()).toFuture();
+        return redis.call(commands -> commands.exists(ledgerKeyOf(id))).thenApply(count -> count > 0);
     }
 
     /**
@@ -192,14 +186,10 @@ public class RequestStatusStore {
 
     /** Completes with the stored status, or empty when the id is unknown or its entry has expired. */
     public CompletableFuture<Optional<RequestStatusRecord>> find(UUID id) {
-        return redis.<String, String>opsForHash()
-                .entries(keyOf(id))
-                .collectMap(Map.Entry::getKey, Map.Entry::getValue)
-                .timeout(properties.timeout())
-                .map(hash -> hash.isEmpty()
+        return redis.call(commands -> commands.hgetall(keyOf(id)))
+                .thenApply(hash -> hash.isEmpty()
                         ? Optional.<RequestStatusRecord>empty()
-                        : Optional.of(RequestStatusRecord.fromHash(id, hash)))
-                .toFuture();
+                        : Optional.of(RequestStatusRecord.fromHash(id, hash)));
     }
 
     /**
@@ -208,7 +198,7 @@ public class RequestStatusStore {
      * @throws RuntimeException the call's failure, for example a Redis connection failure or a timeout
      */
     public <T> T await(CompletableFuture<T> call) {
-        return Mono.fromFuture(call).block(properties.timeout().plusMillis(100));
+        return redis.await(call);
     }
 
     /** Blocking form of {@link #advance(RequestEnvelope, RequestStatus)}. */
@@ -230,7 +220,9 @@ public class RequestStatusStore {
 
     private CompletableFuture<Long> write(
             RequestEnvelope envelope, RequestStatus status, String mode, String lastError) {
-        List<String> args = new ArrayList<>(List.of(
+        String[] keys = {keyOf(envelope.id()), ledgerKeyOf(envelope.id()), effectKeyOf(envelope.id())};
+        String[] args = withIdentity(
+                envelope,
                 status.name(),
                 Integer.toString(status.rank()),
                 Long.toString(properties.ttl().toMillis()),
@@ -238,23 +230,20 @@ public class RequestStatusStore {
                 Integer.toString(RequestStatus.TERMINAL_RANK),
                 timestampField(status),
                 mode,
-                lastError == null ? "" : lastError));
-        args.addAll(identity(envelope));
-        List<String> keys = List.of(keyOf(envelope.id()), ledgerKeyOf(envelope.id()), effectKeyOf(envelope.id()));
-        return redis.execute(WRITE, keys, args)
-                .next()
-                .timeout(properties.timeout())
-                .toFuture();
+                lastError == null ? "" : lastError);
+        return redis.call(commands -> WRITE.run(commands, keys, args));
     }
 
-    private static List<String> identity(RequestEnvelope envelope) {
-        return List.of(
-                "type",
-                envelope.type().wireName(),
-                "key",
-                envelope.key(),
-                "acceptedAt",
-                Long.toString(envelope.acceptedAt().toEpochMilli()));
+    /** Appends the type, key and accepted-at of the envelope, as field and value pairs, to the script's arguments. */
+    private static String[] withIdentity(RequestEnvelope envelope, String... args) {
+        String[] all = Arrays.copyOf(args, args.length + 6);
+        all[args.length] = "type";
+        all[args.length + 1] = envelope.type().wireName();
+        all[args.length + 2] = "key";
+        all[args.length + 3] = envelope.key();
+        all[args.length + 4] = "acceptedAt";
+        all[args.length + 5] = Long.toString(envelope.acceptedAt().toEpochMilli());
+        return all;
     }
 
     private static String timestampField(RequestStatus status) {

@@ -2,8 +2,12 @@ package io.loadlevel.common.status;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.codec.StringCodec;
 import io.loadlevel.common.RequestEnvelope;
 import io.loadlevel.common.RequestType;
+import io.loadlevel.common.redis.StoreConnection;
 import io.loadlevel.common.test.LocalServices;
 import java.time.Clock;
 import java.time.Duration;
@@ -25,6 +29,8 @@ class RequestStatusStoreIntegrationTests {
 
     private static LettuceConnectionFactory connectionFactory;
     private static ReactiveStringRedisTemplate redis;
+    private static RedisClient client;
+    private static StoreConnection storeConnection;
     private static RequestStatusStore store;
 
     @BeforeAll
@@ -34,8 +40,10 @@ class RequestStatusStoreIntegrationTests {
         connectionFactory.afterPropertiesSet();
         connectionFactory.start();
         redis = new ReactiveStringRedisTemplate(connectionFactory);
+        client = RedisClient.create(RedisURI.create(endpoints.redisHost(), endpoints.redisPort()));
+        storeConnection = new StoreConnection(() -> client.connect(StringCodec.UTF8), Duration.ofSeconds(2));
         store = new RequestStatusStore(
-                redis,
+                storeConnection,
                 new StatusProperties(
                         TTL,
                         "loadlevel:test:status:",
@@ -47,6 +55,8 @@ class RequestStatusStoreIntegrationTests {
 
     @AfterAll
     static void disconnect() {
+        storeConnection.close();
+        client.shutdown();
         connectionFactory.destroy();
     }
 

@@ -1,6 +1,7 @@
 package io.loadlevel.producer.idempotency;
 
-import io.loadlevel.common.status.StatusProperties;
+import io.loadlevel.common.redis.LuaScript;
+import io.loadlevel.common.redis.StoreConnection;
 import io.loadlevel.producer.ProducerProperties;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -9,8 +10,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import org.springframework.data.redis.core.ReactiveStringRedisTemplate;
-import org.springframework.data.redis.core.script.RedisScript;
 import org.springframework.stereotype.Component;
 
 /**
@@ -27,8 +26,7 @@ public class IdempotencyStore {
 
     private static final String KEY_PREFIX = "loadlevel:idempotency:";
 
-    @SuppressWarnings("rawtypes")
-    private static final RedisScript<List> CLAIM = RedisScript.of("""
+    private static final LuaScript<List<Object>> CLAIM = LuaScript.returningList("""
             local existing = redis.call('HMGET', KEYS[1], 'state', 'id', 'fingerprint')
             if existing[1] == 'unknown' then
               redis.call('HSET', KEYS[1], 'state', 'pending')
@@ -41,41 +39,38 @@ public class IdempotencyStore {
             redis.call('HSET', KEYS[1], 'state', 'pending', 'id', ARGV[1], 'fingerprint', ARGV[2])
             redis.call('PEXPIRE', KEYS[1], ARGV[3])
             return {'new', ARGV[1], ARGV[2]}
-            """, List.class);
+            """);
 
-    private static final RedisScript<Long> ACCEPT = RedisScript.of("""
+    private static final LuaScript<Long> ACCEPT = LuaScript.returningInteger("""
             if redis.call('HGET', KEYS[1], 'id') == ARGV[1] then
               redis.call('HSET', KEYS[1], 'state', 'accepted')
               redis.call('PEXPIRE', KEYS[1], ARGV[2])
               return 1
             end
             return 0
-            """, Long.class);
+            """);
 
-    private static final RedisScript<Long> MARK_UNKNOWN = RedisScript.of("""
+    private static final LuaScript<Long> MARK_UNKNOWN = LuaScript.returningInteger("""
             if redis.call('HGET', KEYS[1], 'id') == ARGV[1] and redis.call('HGET', KEYS[1], 'state') == 'pending' then
               redis.call('HSET', KEYS[1], 'state', 'unknown')
               return 1
             end
             return 0
-            """, Long.class);
+            """);
 
-    private static final RedisScript<Long> RELEASE = RedisScript.of("""
+    private static final LuaScript<Long> RELEASE = LuaScript.returningInteger("""
             if redis.call('HGET', KEYS[1], 'id') == ARGV[1] and redis.call('HGET', KEYS[1], 'state') == 'pending' then
               return redis.call('DEL', KEYS[1])
             end
             return 0
-            """, Long.class);
+            """);
 
-    private final ReactiveStringRedisTemplate redis;
+    private final StoreConnection redis;
     private final ProducerProperties properties;
-    private final StatusProperties statusProperties;
 
-    IdempotencyStore(
-            ReactiveStringRedisTemplate redis, ProducerProperties properties, StatusProperties statusProperties) {
+    IdempotencyStore(StoreConnection redis, ProducerProperties properties) {
         this.redis = redis;
         this.properties = properties;
-        this.statusProperties = statusProperties;
     }
 
     /** State of an idempotency key after a claim. */
@@ -100,22 +95,17 @@ public class IdempotencyStore {
     public record Claim(State state, UUID requestId, String fingerprint) {}
 
     /** Claims the key for a new request id, or completes with the claim another request holds. */
-    @SuppressWarnings("unchecked")
     public CompletableFuture<Claim> claim(String client, String key, UUID requestId, String fingerprint) {
-        List<String> args = List.of(requestId.toString(), fingerprint, ttlMillis());
-        return redis.execute(CLAIM, List.of(redisKey(client, key)), args)
-                .next()
-                .timeout(statusProperties.timeout())
-                .map(reply -> toClaim((List<Object>) reply))
-                .toFuture();
+        String[] keys = {redisKey(client, key)};
+        return redis.call(commands -> CLAIM.run(commands, keys, requestId.toString(), fingerprint, ttlMillis()))
+                .thenApply(IdempotencyStore::toClaim);
     }
 
     /** Marks the claim of {@code requestId} as accepted and renews its TTL. */
     public CompletableFuture<Void> accept(String client, String key, UUID requestId) {
-        return redis.execute(ACCEPT, List.of(redisKey(client, key)), List.of(requestId.toString(), ttlMillis()))
-                .then()
-                .timeout(statusProperties.timeout())
-                .toFuture();
+        String[] keys = {redisKey(client, key)};
+        return redis.call(commands -> ACCEPT.run(commands, keys, requestId.toString(), ttlMillis()))
+                .thenAccept(ignored -> {});
     }
 
     /**
@@ -123,18 +113,16 @@ public class IdempotencyStore {
      * without confirming it; the next request with the key publishes again with the same id.
      */
     public CompletableFuture<Void> markUnknown(String client, String key, UUID requestId) {
-        return redis.execute(MARK_UNKNOWN, List.of(redisKey(client, key)), List.of(requestId.toString()))
-                .then()
-                .timeout(statusProperties.timeout())
-                .toFuture();
+        String[] keys = {redisKey(client, key)};
+        return redis.call(commands -> MARK_UNKNOWN.run(commands, keys, requestId.toString()))
+                .thenAccept(ignored -> {});
     }
 
     /** Deletes the pending claim of {@code requestId}, so that a retry with the same key can publish. */
     public CompletableFuture<Void> release(String client, String key, UUID requestId) {
-        return redis.execute(RELEASE, List.of(redisKey(client, key)), List.of(requestId.toString()))
-                .then()
-                .timeout(statusProperties.timeout())
-                .toFuture();
+        String[] keys = {redisKey(client, key)};
+        return redis.call(commands -> RELEASE.run(commands, keys, requestId.toString()))
+                .thenAccept(ignored -> {});
     }
 
     /** Returns the hex-encoded SHA-256 of a request body. */
