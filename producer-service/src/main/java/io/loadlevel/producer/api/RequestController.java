@@ -28,7 +28,8 @@ import org.springframework.web.servlet.support.ServletUriComponentsBuilder;
 /**
  * Accepts requests and reports their status.
  *
- * <p>Both handlers return a future, so the servlet thread is released while the broker confirms or Redis responds.
+ * <p>Both handlers answer through {@link ResponseWaiter}: on platform threads they return a future, so the servlet
+ * thread is released while the broker confirms or Redis responds; on virtual threads the request thread waits.
  */
 @RestController
 @RequestMapping(RequestController.BASE_PATH)
@@ -46,17 +47,20 @@ class RequestController {
     private final RequestSubmission submission;
     private final RequestStatusStore statusStore;
     private final ProducerProperties properties;
+    private final ResponseWaiter waiter;
     private final Clock clock = Clock.systemUTC();
 
     RequestController(
             SubmittedRequestParser parser,
             RequestSubmission submission,
             RequestStatusStore statusStore,
-            ProducerProperties properties) {
+            ProducerProperties properties,
+            ResponseWaiter waiter) {
         this.parser = parser;
         this.submission = submission;
         this.statusStore = statusStore;
         this.properties = properties;
+        this.waiter = waiter;
     }
 
     /**
@@ -66,7 +70,7 @@ class RequestController {
      * {@code anonymous} without it.
      */
     @PostMapping(consumes = MediaType.APPLICATION_JSON_VALUE)
-    CompletableFuture<ResponseEntity<Object>> submit(
+    Object submit(
             HttpServletRequest servletRequest,
             @RequestHeader(name = IDEMPOTENCY_KEY, required = false) String idempotencyKey,
             @RequestHeader(name = CLIENT_ID, required = false) String clientId)
@@ -85,17 +89,17 @@ class RequestController {
                 ServletUriComponentsBuilder.fromCurrentRequestUri().build().toUri();
         log.debug("Publishing {} request {}", envelope.type().wireName(), envelope.id());
         if (idempotencyKey == null) {
-            return submission.submit(envelope, collection);
+            return waiter.respond(submission.submit(envelope, collection));
         }
         String client = clientId == null ? ANONYMOUS_CLIENT : clientId;
-        return submission.submit(
-                envelope, collection, new IdempotentCall(client, idempotencyKey, IdempotencyStore.fingerprint(body)));
+        IdempotentCall call = new IdempotentCall(client, idempotencyKey, IdempotencyStore.fingerprint(body));
+        return waiter.respond(submission.submit(envelope, collection, call));
     }
 
     @GetMapping("/{id}")
-    CompletableFuture<ResponseEntity<Object>> status(@PathVariable String id) {
+    Object status(@PathVariable String id) {
         UUID requestId = parseId(id);
-        return statusStore
+        CompletableFuture<ResponseEntity<Object>> answer = statusStore
                 .find(requestId)
                 .thenApply(found -> found.<ResponseEntity<Object>>map(
                                 record -> ResponseEntity.ok(RequestStatusView.of(record)))
@@ -108,6 +112,7 @@ class RequestController {
                             properties.retryAfter(),
                             false);
                 });
+        return waiter.respond(answer);
     }
 
     private byte[] readBody(HttpServletRequest request) throws IOException {
