@@ -5,10 +5,12 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
+import java.util.EnumMap;
 import java.util.Locale;
+import java.util.Map;
 import org.springframework.stereotype.Component;
 
-/** Processing meters, tagged by request type and outcome. */
+/** Processing meters, tagged by request type and outcome; each one is registered once and kept for the hot path. */
 @Component
 class ProcessingMetrics {
 
@@ -36,18 +38,24 @@ class ProcessingMetrics {
     private static final String UNKNOWN_TYPE = "unknown";
 
     private final MeterRegistry registry;
+    private final Map<RequestType, Map<Outcome, Counter>> processed = new EnumMap<>(RequestType.class);
+    private final Map<RequestType, Timer> durations = new EnumMap<>(RequestType.class);
+    private final Map<RequestType, Timer> queueWaits = new EnumMap<>(RequestType.class);
+    private final Counter invalid;
     private final Counter statusStoreFailures;
 
     ProcessingMetrics(MeterRegistry registry) {
         this.registry = registry;
         for (RequestType type : RequestType.values()) {
+            Map<Outcome, Counter> byOutcome = new EnumMap<>(Outcome.class);
             for (Outcome outcome : Outcome.values()) {
-                counter(type.wireName(), outcome);
+                byOutcome.put(outcome, counter(type.wireName(), outcome));
             }
-            duration(type);
-            queueWait(type);
+            processed.put(type, byOutcome);
+            durations.put(type, duration(type));
+            queueWaits.put(type, queueWait(type));
         }
-        counter(UNKNOWN_TYPE, Outcome.INVALID);
+        invalid = counter(UNKNOWN_TYPE, Outcome.INVALID);
         statusStoreFailures = Counter.builder("loadlevel.processing.status.failures")
                 .description("Status store calls that failed and were retried while the listener held its message")
                 .register(registry);
@@ -57,16 +65,21 @@ class ProcessingMetrics {
         statusStoreFailures.increment();
     }
 
+    /** Counts one delivery; {@code type} is null for a message whose type could not be read, which is INVALID. */
     void processed(RequestType type, Outcome outcome) {
-        counter(type == null ? UNKNOWN_TYPE : type.wireName(), outcome).increment();
+        if (type == null) {
+            invalid.increment();
+        } else {
+            processed.get(type).get(outcome).increment();
+        }
     }
 
     void duration(RequestType type, Duration duration) {
-        duration(type).record(duration);
+        durations.get(type).record(duration);
     }
 
     void queueWait(RequestType type, Duration wait) {
-        queueWait(type).record(wait.isNegative() ? Duration.ZERO : wait);
+        queueWaits.get(type).record(wait.isNegative() ? Duration.ZERO : wait);
     }
 
     private Counter counter(String type, Outcome outcome) {
