@@ -13,7 +13,8 @@ import threading
 import time
 
 from processes import (
-    BenchmarkError, Service, free_port, peek_message_size, purge_queue, queue_depth, delete_queue, delete_exchange,
+    BenchmarkError, Service, SharedCpu, free_port, peek_message_size, purge_queue, queue_depth, delete_queue,
+    delete_exchange,
 )
 
 BENCH_DIR = os.path.dirname(os.path.realpath(__file__))
@@ -51,14 +52,19 @@ def perftest(classpath, java, connections, message_size, seconds, out_dir):
     base = [java, "-cp", classpath, "com.rabbitmq.perf.PerfTest", "-h", "amqp://guest:guest@127.0.0.1:5672",
             "-u", PERFTEST_QUEUE, "-e", PERFTEST_QUEUE, "-ad", "false", "-i", "1", "-mf", "compact"]
     delete_queue(PERFTEST_QUEUE)
+    shared = SharedCpu()
     try:
+        before = shared.snapshot()
         publish = run_logged(
             base + ["-qq", "-f", "persistent", "-s", str(message_size), "-c", str(connections), "-x", "1", "-y", "0",
                     "-z", str(seconds), "-C", str(30000 * seconds)],
             os.path.join(out_dir, "perftest-publish.log"), timeout=seconds + 60)
+        publish_cpu = shared.since(before)
+        before = shared.snapshot()
         consume = run_logged(
             base + ["-p", "-x", "0", "-y", "1", "-q", "10", "-A", "1", "-z", str(seconds)],
             os.path.join(out_dir, "perftest-consume.log"), timeout=seconds + 60)
+        consume_cpu = shared.since(before)
     finally:
         delete_queue(PERFTEST_QUEUE)
         delete_exchange(PERFTEST_QUEUE)
@@ -70,6 +76,10 @@ def perftest(classpath, java, connections, message_size, seconds, out_dir):
         "consume_rate": float(re.search(r"receiving rate avg: (\d+)", consume).group(1)),
         "connections": connections,
         "message_size": message_size,
+        # PerfTest's own start and stop fall into these windows, so the per-message figures are slightly high.
+        "publish_shared": publish_cpu,
+        "consume_shared": consume_cpu,
+        "seconds": seconds,
     }
 
 
@@ -115,13 +125,15 @@ def producer_phases(service, java, connections, seconds, out_dir, profile):
     wrk(url, connections, 20, ORDER_BODY, os.path.join(out_dir, "wrk-warmup.log"))
     message_size = peek_message_size(WORK_QUEUE)
     purge_queue(WORK_QUEUE)
+    shared = SharedCpu()
     maximum = None
     for attempt_connections in (connections, connections // 2, connections // 4):
         if profile:
             start_recording(service, seconds, out_dir, "producer")
-        cpu_before = service.cpu_seconds()
+        cpu_before, shared_before = service.cpu_seconds(), shared.snapshot()
         run = wrk(url, attempt_connections, seconds, ORDER_BODY, os.path.join(out_dir, "wrk-max.log"))
         run["cpu_seconds"] = service.cpu_seconds() - cpu_before
+        run["shared"] = shared.since(shared_before)
         maximum = run
         if run["accepted_share"] >= 0.99:
             break
@@ -154,16 +166,18 @@ def drain(java, jvm_options, jar, concurrency, seconds_limit, out_dir, profile):
         time.sleep(2.0)
         if profile:
             start_recording(consumer, 20, out_dir, "consumer")
-        cpu_before = consumer.cpu_seconds()
-        first_time, first_count = time.monotonic(), consumer.processed_total()
+        shared = SharedCpu()
+        cpu_before, shared_before = consumer.cpu_seconds(), shared.snapshot()
+        first_time, first_count = consumer.sample_processed()
         last_time, last_count = first_time, first_count
         while last_time - first_time < seconds_limit:
             time.sleep(0.5)
-            now, count = time.monotonic(), consumer.processed_total()
+            now, count = consumer.sample_processed()
             if count == last_count:
                 break
             last_time, last_count = now, count
         cpu = consumer.cpu_seconds() - cpu_before
+        shared_usage = shared.since(shared_before)
         consumer.read_peak_rss_mb()
     finally:
         consumer.stop()
@@ -175,6 +189,7 @@ def drain(java, jvm_options, jar, concurrency, seconds_limit, out_dir, profile):
         "backlog": backlog,
         "window_s": last_time - first_time,
         "cpu_seconds": cpu,
+        "shared": shared_usage,
         "ready_s": consumer.ready_seconds,
         "peak_rss_mb": consumer.peak_rss_mb,
     }
@@ -184,7 +199,8 @@ def sample_every_second(services, stop_event, samples):
     """Append (monotonic time, summed processed count) once a second, on the second, until stop_event is set."""
     next_tick = time.monotonic()
     while not stop_event.is_set():
-        samples.append((time.monotonic(), sum(service.processed_total() for service in services)))
+        readings = [service.sample_processed() for service in services]
+        samples.append((statistics.fmean(at for at, _ in readings), sum(count for _, count in readings)))
         next_tick += 1.0
         stop_event.wait(max(0.0, next_tick - time.monotonic()))
 

@@ -23,6 +23,51 @@ class BenchmarkError(RuntimeError):
     """A tool or service that the run needs failed, so the run cannot produce its numbers."""
 
 
+def process_cpu_seconds(pid):
+    """Return user plus system CPU seconds of a process so far, from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat") as stat:
+        # The command name may contain spaces, so count the fields after its closing parenthesis.
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def oldest_pid(pattern):
+    """Return the oldest process whose full command line matches `pattern` (pgrep -o -f), or None."""
+    result = subprocess.run(["pgrep", "-o", "-f", pattern], capture_output=True, text=True)
+    return int(result.stdout.split()[0]) if result.returncode == 0 and result.stdout.split() else None
+
+
+class SharedCpu:
+    """CPU seconds of the broker and Redis, and the busy share of the whole machine, over measured windows.
+
+    Both servers run on this machine beside the services, so their CPU per message shows what each publish, ack and
+    status write costs on the server side, and the busy share shows whether the machine was saturated.
+    """
+
+    def __init__(self):
+        self.pids = {"broker": oldest_pid("beam.smp"), "redis": oldest_pid("^redis-server 127.0.0.1:6379")}
+
+    def snapshot(self):
+        with open("/proc/stat") as stat:
+            times = [int(value) for value in stat.readline().split()[1:]]
+        idle = times[3] + times[4]
+        values = {"machine_total": sum(times) / CLOCK_TICKS, "machine_idle": idle / CLOCK_TICKS}
+        for name, pid in self.pids.items():
+            values[name] = process_cpu_seconds(pid) if pid else None
+        return values
+
+    def since(self, before):
+        """Return broker and Redis CPU seconds and the machine's busy share since `before`."""
+        after = self.snapshot()
+        total = after["machine_total"] - before["machine_total"]
+        idle = after["machine_idle"] - before["machine_idle"]
+        usage = {"machine_busy": 1 - idle / total if total > 0 else None}
+        for name in self.pids:
+            usage[f"{name}_cpu_seconds"] = (after[name] - before[name]
+                                            if after[name] is not None and before[name] is not None else None)
+        return usage
+
+
 def free_port():
     """Return a TCP port on 127.0.0.1 that no process listens on at the moment of the call."""
     with socket.socket() as probe:
@@ -48,7 +93,9 @@ class Service:
         self.name = name
         self.port = port
         self.log_path = log_path
-        command = [java, *jvm_options, "-jar", jar, f"--server.port={port}", *arguments]
+        # The metrics endpoint serves the processed count that the measurements poll.
+        command = [java, *jvm_options, "-jar", jar, f"--server.port={port}",
+                   "--management.endpoints.web.exposure.include=health,info,prometheus,metrics", *arguments]
         with open(log_path, "ab") as log_file:
             self.started_at = time.monotonic()
             self.process = subprocess.Popen(
@@ -76,11 +123,8 @@ class Service:
         raise BenchmarkError(f"{self.name} was not ready within {timeout:.0f} s; see {self.log_path}")
 
     def cpu_seconds(self):
-        """Return user plus system CPU seconds of the JVM so far, from /proc/PID/stat."""
-        with open(f"/proc/{self.pid}/stat") as stat:
-            # The command name may contain spaces, so count the fields after its closing parenthesis.
-            fields = stat.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        """Return user plus system CPU seconds of the JVM so far."""
+        return process_cpu_seconds(self.pid)
 
     def read_peak_rss_mb(self):
         """Return VmHWM, the peak resident set size, in MiB."""
@@ -92,15 +136,24 @@ class Service:
         raise BenchmarkError(f"/proc/{self.pid}/status of {self.name} has no VmHWM line")
 
     def processed_total(self):
-        """Return the sum of loadlevel_processing_processed_total{outcome="completed"} over all types."""
-        status, body = http_get(f"http://127.0.0.1:{self.port}/actuator/prometheus", timeout=2.0)
+        """Return the count of loadlevel.processing.processed{outcome=completed}, summed over all types.
+
+        It reads the one meter from /actuator/metrics rather than the whole Prometheus page, whose rendering of every
+        histogram costs the service far more CPU when polled during a measured window.
+        """
+        url = (f"http://127.0.0.1:{self.port}/actuator/metrics/loadlevel.processing.processed"
+               "?tag=outcome:completed")
+        status, body = http_get(url, timeout=2.0)
         if status != 200:
-            raise BenchmarkError(f"{self.name}: /actuator/prometheus returned {status}")
-        total = 0.0
-        for line in body.decode().splitlines():
-            if line.startswith("loadlevel_processing_processed_total{") and 'outcome="completed"' in line:
-                total += float(line.rsplit(" ", 1)[1])
-        return total
+            raise BenchmarkError(f"{self.name}: {url} returned {status}")
+        return sum(measurement["value"] for measurement in json.loads(body)["measurements"]
+                   if measurement["statistic"] == "COUNT")
+
+    def sample_processed(self):
+        """Return (time, processed count), the time taken halfway through the read, so its latency adds no error."""
+        before = time.monotonic()
+        count = self.processed_total()
+        return (before + time.monotonic()) / 2, count
 
     def stop(self, timeout=40.0):
         """Read the peak RSS, send SIGTERM, and SIGKILL after `timeout` seconds."""

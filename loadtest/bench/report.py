@@ -70,6 +70,12 @@ def rows(perftest, run):
          f"{1000 * maximum['cpu_seconds'] / max(1, maximum['accepted']):.2f} s", ""),
         ("consumer CPU in drain: s per 1000 messages", "", "",
          f"{1000 * drain['cpu_seconds'] / max(1, drain['processed']):.2f} s", ""),
+        ("CPU per 1000 msgs at max publish: broker / Redis; machine busy", "",
+         shared_cell(perftest.get("publish_shared"), perftest["publish_rate"] * perftest.get("seconds", 0)),
+         shared_cell(maximum.get("shared"), maximum["accepted"]), ""),
+        ("CPU per 1000 msgs in consume: broker / Redis; machine busy", "",
+         shared_cell(perftest.get("consume_shared"), perftest["consume_rate"] * perftest.get("seconds", 0)),
+         shared_cell(drain.get("shared"), drain["processed"]), ""),
         ("peak RSS (VmHWM) producer / consumer", "<= 300 MB each", "",
          f"{run['producer_rss_mb']:.0f} / {drain['peak_rss_mb']:.0f} MB",
          verdict(max(run["producer_rss_mb"], drain["peak_rss_mb"]) <= 300)),
@@ -80,6 +86,18 @@ def rows(perftest, run):
     table += leveling_rows(run.get("leveling"))
     table += scaling_rows(run.get("scaling"))
     return table
+
+
+def shared_cell(usage, messages):
+    """Format broker and Redis CPU seconds per 1000 messages and the machine's busy share, or n/a."""
+    if not usage or not messages or usage.get("machine_busy") is None:
+        return "n/a"
+
+    def per_thousand(seconds):
+        return "n/a" if seconds is None else f"{1000 * seconds / messages:.2f} s"
+
+    return (f"{per_thousand(usage.get('broker_cpu_seconds'))} / {per_thousand(usage.get('redis_cpu_seconds'))}; "
+            f"{100 * usage['machine_busy']:.0f} %")
 
 
 def ms_pair(p50, p99):

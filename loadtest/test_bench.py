@@ -1,0 +1,58 @@
+"""Tests of the benchmark's CPU accounting and of the table cells it prints."""
+
+import importlib.util
+import os
+import sys
+import unittest
+
+BENCH_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench")
+
+
+def load(name):
+    """Import a module of loadtest/bench under a name that does not clash with loadtest's own modules."""
+    if BENCH_DIR not in sys.path:
+        sys.path.append(BENCH_DIR)
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", os.path.join(BENCH_DIR, f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+processes = load("processes")
+bench_report = load("report")
+
+
+class SharedCpuTest(unittest.TestCase):
+
+    def test_busy_share_and_own_cpu_over_a_busy_loop(self):
+        shared = processes.SharedCpu()
+        shared.pids = {"broker": os.getpid(), "redis": None}
+        before = shared.snapshot()
+        total = 0
+        for value in range(3_000_000):
+            total += value
+        usage = shared.since(before)
+
+        self.assertGreater(usage["broker_cpu_seconds"], 0)
+        self.assertIsNone(usage["redis_cpu_seconds"])
+        self.assertGreater(usage["machine_busy"], 0)
+        self.assertLessEqual(usage["machine_busy"], 1)
+
+
+class SharedCellTest(unittest.TestCase):
+
+    def test_per_thousand_messages_and_busy_share(self):
+        usage = {"broker_cpu_seconds": 3.0, "redis_cpu_seconds": 0.5, "machine_busy": 0.973}
+
+        self.assertEqual(bench_report.shared_cell(usage, 10_000), "0.30 s / 0.05 s; 97 %")
+
+    def test_missing_process_or_window_is_not_available(self):
+        self.assertEqual(bench_report.shared_cell(
+            {"broker_cpu_seconds": None, "redis_cpu_seconds": 0.5, "machine_busy": 0.5}, 1000),
+            "n/a / 0.50 s; 50 %")
+        self.assertEqual(bench_report.shared_cell(None, 1000), "n/a")
+        self.assertEqual(bench_report.shared_cell({"machine_busy": 0.5}, 0), "n/a")
+
+
+if __name__ == "__main__":
+    unittest.main()
