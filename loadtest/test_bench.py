@@ -20,11 +20,12 @@ def load(name):
 
 processes = load("processes")
 bench_report = load("report")
+phases = load("phases")
 
 
 class SharedCpuTest(unittest.TestCase):
 
-    def test_busy_share_and_own_cpu_over_a_busy_loop(self):
+    def test_busy_loop_cpu_and_share(self):
         shared = processes.SharedCpu()
         shared.pids = {"broker": os.getpid(), "redis": None}
         before = shared.snapshot()
@@ -52,6 +53,38 @@ class SharedCellTest(unittest.TestCase):
             "n/a / 0.50 s; 50 %")
         self.assertEqual(bench_report.shared_cell(None, 1000), "n/a")
         self.assertEqual(bench_report.shared_cell({"machine_busy": 0.5}, 0), "n/a")
+
+
+class PerSecondRatesTest(unittest.TestCase):
+
+    SAMPLES = [(0.0, 0), (1.0, 0), (2.0, 30), (3.0, 80), (4.0, 130), (5.0, 181), (6.0, 231)]
+
+    def test_window_opens_at_its_start(self):
+        self.assertEqual(phases.per_second_rates(self.SAMPLES, 2.5, 6.0), [50.0, 51.0, 50.0])
+
+    def test_window_waits_for_processing(self):
+        self.assertEqual(phases.per_second_rates(self.SAMPLES, 0.0, 4.0), [50.0, 50.0])
+
+    def test_rates_use_the_real_interval(self):
+        samples = [(0.0, 0), (1.0, 10), (2.2, 70)]
+
+        rates = phases.per_second_rates(samples, 0.0, 3.0)
+
+        self.assertEqual(len(rates), 1)
+        self.assertAlmostEqual(rates[0], 50.0)
+
+    def test_no_processing_gives_no_rates(self):
+        self.assertEqual(phases.per_second_rates([(0.0, 5), (1.0, 5)], 0.0, 1.0), [])
+
+
+class FatJarCellTest(unittest.TestCase):
+
+    def test_both_services(self):
+        self.assertEqual(bench_report.fat_jar_cell({"producer-service": 6.04, "consumer-service": 7.0}),
+                         "6.0 / 7.0 s")
+
+    def test_not_measured(self):
+        self.assertEqual(bench_report.fat_jar_cell(None), "n/a")
 
 
 if __name__ == "__main__":

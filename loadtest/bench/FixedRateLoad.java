@@ -23,7 +23,7 @@ import java.util.concurrent.locks.LockSupport;
  * a lower offered rate (the correction wrk2 makes). A connection that falls behind sends at once and never skips a
  * request. Every {@code {n}} in the body template is replaced with the request's sequence number.
  *
- * <p>Run with the JDK's source launcher:
+ * <p>Run with the JDK's source launcher, or compiled, which saves the compile on every start:
  * {@code java FixedRateLoad.java URL RATE DURATION_SECONDS CONNECTIONS BODY_TEMPLATE}
  */
 public class FixedRateLoad {
@@ -42,6 +42,7 @@ public class FixedRateLoad {
         String template = args[4];
         long total = Math.round(rate * durationSeconds);
         long startNanos = System.nanoTime() + 200_000_000L;
+        long startEpochMillis = System.currentTimeMillis() + 200L;
         long deadlineNanos = startNanos + (long) (durationSeconds * 1e9) + GRACE_NANOS;
 
         List<Worker> workers = new ArrayList<>();
@@ -54,10 +55,11 @@ public class FixedRateLoad {
             worker.join();
         }
         long endNanos = workers.stream().mapToLong(w -> w.lastDoneNanos).max().orElse(startNanos);
-        printSummary(workers, total, rate, (endNanos - startNanos) / 1e9);
+        printSummary(workers, total, rate, (endNanos - startNanos) / 1e9, startEpochMillis);
     }
 
-    private static void printSummary(List<Worker> workers, long total, double rate, double elapsedSeconds) {
+    private static void printSummary(
+            List<Worker> workers, long total, double rate, double elapsedSeconds, long startEpochMillis) {
         Map<Integer, Long> statuses = new TreeMap<>();
         long errors = 0;
         int count = 0;
@@ -83,7 +85,8 @@ public class FixedRateLoad {
         System.out.printf(
                 Locale.ROOT,
                 "{\"offered_rate\": %.1f, \"planned\": %d, \"completed\": %d, \"errors\": %d, \"elapsed_s\": %.3f,"
-                        + " \"statuses\": {%s}, \"p50_ms\": %.3f, \"p90_ms\": %.3f, \"p99_ms\": %.3f, \"max_ms\": %.3f}%n",
+                        + " \"statuses\": {%s}, \"p50_ms\": %.3f, \"p90_ms\": %.3f, \"p99_ms\": %.3f, \"max_ms\": %.3f,"
+                        + " \"start_epoch_ms\": %d}%n",
                 rate,
                 total,
                 count,
@@ -93,7 +96,8 @@ public class FixedRateLoad {
                 percentileMillis(latencies, 0.50),
                 percentileMillis(latencies, 0.90),
                 percentileMillis(latencies, 0.99),
-                percentileMillis(latencies, 1.0));
+                percentileMillis(latencies, 1.0),
+                startEpochMillis);
     }
 
     private static double percentileMillis(long[] sorted, double quantile) {

@@ -107,10 +107,27 @@ def wrk(url, connections, seconds, body, log_path):
     return summary
 
 
+def compile_load_generator(java, out_dir):
+    """Compile FixedRateLoad.java once into out_dir, so that no start of the load generator compiles it again.
+
+    The source launcher compiles on every start, which took a CPU second of this 2-core machine just as a spike began.
+    """
+    global _LOAD_GENERATOR_CLASSES
+    javac = os.path.join(os.path.dirname(os.path.realpath(java)), "javac")
+    classes = os.path.join(out_dir, "load-generator")
+    subprocess.run([javac, "--release", "17", "-d", classes, os.path.join(BENCH_DIR, "FixedRateLoad.java")],
+                   check=True, capture_output=True)
+    _LOAD_GENERATOR_CLASSES = classes
+
+
+_LOAD_GENERATOR_CLASSES = None
+
+
 def fixed_rate(java, url, rate, seconds, connections, body, log_path):
-    """Run FixedRateLoad.java (open loop, latency from each request's due time) and return its JSON summary."""
-    command = [java, os.path.join(BENCH_DIR, "FixedRateLoad.java"), url, f"{rate:.1f}", str(seconds),
-               str(connections), body]
+    """Run FixedRateLoad (open loop, latency from each request's due time) and return its JSON summary."""
+    program = (["-cp", _LOAD_GENERATOR_CLASSES, "FixedRateLoad"] if _LOAD_GENERATOR_CLASSES
+               else [os.path.join(BENCH_DIR, "FixedRateLoad.java")])
+    command = [java, *program, url, f"{rate:.1f}", str(seconds), str(connections), body]
     output = run_logged(command, log_path, timeout=seconds + 90)
     summary = json.loads(output.strip().splitlines()[-1])
     accepted = summary["statuses"].get("202", 0)
@@ -222,6 +239,9 @@ def leveling(java, jvm_options, jar, producer_url, capacity, spike_factor, secon
         spike = fixed_rate(java, producer_url, capacity * spike_factor, seconds, 16, NOTIFICATION_BODY,
                            os.path.join(out_dir, "fixed-spike.log"))
         spike_end = time.monotonic()
+        # The first request of the spike was due at start_epoch_ms; the window opens there, after the load
+        # generator's own JVM start.
+        spike_start = spike["start_epoch_ms"] / 1000 - (time.time() - time.monotonic())
         stop_event.set()
         sampler.join()
         backlog = queue_depth(WORK_QUEUE)
@@ -229,7 +249,7 @@ def leveling(java, jvm_options, jar, producer_url, capacity, spike_factor, secon
         stop_event.set()
         consumer.stop()
         purge_queue(WORK_QUEUE)
-    rates = per_second_rates(samples, spike_end)
+    rates = per_second_rates(samples, spike_start, spike_end)
     return {
         "capacity": capacity,
         "offered": capacity * spike_factor,
@@ -243,11 +263,12 @@ def leveling(java, jvm_options, jar, producer_url, capacity, spike_factor, secon
     }
 
 
-def per_second_rates(samples, window_end):
-    """Return the per-second rates from one second after processing starts until window_end."""
+def per_second_rates(samples, window_start, window_end):
+    """Return the rates between consecutive samples within [window_start, window_end], once processing has begun."""
     started = next((i for i in range(1, len(samples)) if samples[i][1] > samples[0][1]), None)
     if started is None:
         return []
+    started = next((i for i in range(started, len(samples)) if samples[i][0] >= window_start), len(samples))
     rates = []
     for (t0, c0), (t1, c1) in zip(samples[started:], samples[started + 1:]):
         if t1 > window_end:

@@ -37,6 +37,27 @@ def oldest_pid(pattern):
     return int(result.stdout.split()[0]) if result.returncode == 0 and result.stdout.split() else None
 
 
+def extract_with_cds(java, jvm_options, jar, directory, arguments, log_path):
+    """Deploy a Spring Boot jar as the Dockerfiles do: extracted, with a CDS archive from a training run.
+
+    Returns the extracted jar and the JVM options that map the archive. The training run uses the same options, so
+    the JVM accepts the archive, and it stops once the Spring context is refreshed.
+    """
+    name = os.path.splitext(os.path.basename(jar))[0]
+    subprocess.run([java, "-Djarmode=tools", "-jar", jar, "extract", "--force", "--destination", directory],
+                   check=True, capture_output=True)
+    extracted = os.path.join(directory, f"{name}.jar")
+    archive = os.path.join(directory, f"{name}.jsa")
+    with open(log_path, "ab") as log_file:
+        result = subprocess.run(
+            [java, *jvm_options, f"-XX:ArchiveClassesAtExit={archive}", "-Xlog:cds=off", "-Xlog:cds+dynamic=off",
+             "-Dspring.context.exit=onRefresh", "-jar", extracted, "--server.port=0", *arguments],
+            stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=180)
+    if result.returncode != 0 or not os.path.exists(archive):
+        raise BenchmarkError(f"the CDS training run of {name} failed; see {log_path}")
+    return extracted, [*jvm_options, f"-XX:SharedArchiveFile={archive}"]
+
+
 class SharedCpu:
     """CPU seconds of the broker and Redis, and the busy share of the whole machine, over measured windows.
 

@@ -17,9 +17,9 @@ import org.slf4j.LoggerFactory;
  * The one Lettuce connection that the status and idempotency stores share, with their calls' timeout.
  *
  * <p>Lettuce pipelines the calls of every thread over this connection and reconnects it after Redis goes away. The
- * connection opens on first use, on a thread of its own, so a service starts while Redis is down and a request thread
- * never waits for a connect. Until it has opened once, a call fails at once and starts a new attempt, at most one per
- * {@link #RECONNECT_INTERVAL}.
+ * connection opens on first use, on a thread of its own, so a service starts while Redis is down and no caller's thread
+ * runs the connect. Calls wait for an attempt in progress. After a failed attempt, calls fail at once until
+ * {@link #RECONNECT_INTERVAL} has passed, and the next call then starts a new attempt.
  */
 public final class StoreConnection implements AutoCloseable {
 
@@ -69,16 +69,17 @@ public final class StoreConnection implements AutoCloseable {
         }
     }
 
-    /** Whether the connection has opened and is connected now. */
+    /** Returns whether the connection has opened and is connected now. */
     public boolean isConnected() {
         StatefulRedisConnection<String, String> open = connection;
         return open != null && open.isOpen();
     }
 
+    /** Closes the connection, unless the Lettuce client has closed it already when it stopped. */
     @Override
     public void close() {
         synchronized (lock) {
-            if (connection != null) {
+            if (connection != null && connection.isOpen()) {
                 connection.close();
             }
         }
