@@ -77,6 +77,47 @@ class PerSecondRatesTest(unittest.TestCase):
         self.assertEqual(phases.per_second_rates([(0.0, 5), (1.0, 5)], 0.0, 1.0), [])
 
 
+class WarmUpTest(unittest.TestCase):
+
+    class FakeService:
+        def __init__(self, compile_seconds_per_chunk):
+            self.chunks = list(compile_seconds_per_chunk)
+            self.compiled = 0.0
+
+        def compiler_cpu_seconds(self):
+            return self.compiled
+
+        def run_chunk(self, seconds):
+            self.compiled += self.chunks.pop(0)
+
+    def test_stops_once_the_jit_settles(self):
+        service = self.FakeService([4.0, 2.0, 0.3, 0.1])
+
+        warmup = phases.warm_up(service, service.run_chunk, chunk_seconds=10, max_seconds=80)
+
+        self.assertEqual(warmup["seconds"], 30)
+        self.assertAlmostEqual(warmup["last_jit_share"], 0.03)
+
+    def test_stops_at_the_limit(self):
+        service = self.FakeService([4.0, 4.0, 4.0])
+
+        warmup = phases.warm_up(service, service.run_chunk, chunk_seconds=5, max_seconds=15)
+
+        self.assertEqual(warmup["seconds"], 15)
+        self.assertAlmostEqual(warmup["last_jit_share"], 0.8)
+
+    def test_stops_when_told_to(self):
+        service = self.FakeService([4.0, 4.0, 4.0])
+
+        warmup = phases.warm_up(service, service.run_chunk, chunk_seconds=5, max_seconds=15, may_continue=lambda: False)
+
+        self.assertEqual(warmup["seconds"], 5)
+
+    def test_cell_formats_seconds_and_share(self):
+        self.assertEqual(bench_report.warmup_cell({"seconds": 30, "last_jit_share": 0.031}), "30 s, 3 %")
+        self.assertEqual(bench_report.warmup_cell(None), "n/a")
+
+
 class FatJarCellTest(unittest.TestCase):
 
     def test_both_services(self):

@@ -136,10 +136,35 @@ def fixed_rate(java, url, rate, seconds, connections, body, log_path):
     return summary
 
 
+# Warm-up ends once the JIT compiler threads used less than this share of one core over a chunk.
+JIT_SETTLED_SHARE = 0.05
+
+
+def warm_up(service, run_chunk, chunk_seconds, max_seconds, may_continue=lambda: True):
+    """Run load chunks until the JIT has settled, max_seconds have passed or may_continue() is false.
+
+    Returns the warm-up's seconds and the JIT compiler threads' share of a core in its last chunk.
+
+    On this 2-core machine the JVMs were still compiling 30 s into a full load (a quarter to a third of their CPU in
+    the compiler threads), so a fixed short warm-up measured the JIT as much as the service.
+    """
+    elapsed, share = 0, None
+    while elapsed < max_seconds:
+        before = service.compiler_cpu_seconds()
+        run_chunk(chunk_seconds)
+        elapsed += chunk_seconds
+        share = (service.compiler_cpu_seconds() - before) / chunk_seconds
+        if share < JIT_SETTLED_SHARE or not may_continue():
+            break
+    return {"seconds": elapsed, "last_jit_share": share}
+
+
 def producer_phases(service, java, connections, seconds, out_dir, profile):
     """Find the producer's maximum sustainable rate with wrk, then measure it open-loop at half that rate."""
     url = f"http://127.0.0.1:{service.port}/api/v1/requests"
-    wrk(url, connections, 20, ORDER_BODY, os.path.join(out_dir, "wrk-warmup.log"))
+    warmup = warm_up(service, lambda chunk: wrk(url, connections, chunk, ORDER_BODY,
+                                                 os.path.join(out_dir, "wrk-warmup.log")),
+                     chunk_seconds=10, max_seconds=80)
     message_size = peek_message_size(WORK_QUEUE)
     purge_queue(WORK_QUEUE)
     shared = SharedCpu()
@@ -157,7 +182,7 @@ def producer_phases(service, java, connections, seconds, out_dir, profile):
     half = fixed_rate(java, url, maximum["rate"] / 2, seconds, connections, ORDER_BODY,
                       os.path.join(out_dir, "fixed-half.log"))
     service.read_peak_rss_mb()
-    return {"max": maximum, "half": half, "message_size": message_size}
+    return {"max": maximum, "half": half, "message_size": message_size, "warmup": warmup}
 
 
 def start_recording(service, seconds, out_dir, name):
@@ -180,7 +205,10 @@ def drain(java, jvm_options, jar, concurrency, seconds_limit, out_dir, profile):
                               [*NO_OP_WORK, f"--loadlevel.consumer.concurrency={concurrency}"])
     try:
         consumer.wait_ready()
-        time.sleep(2.0)
+        # The warm-up drains the same backlog, so it stops while at least 60 % of it is left for the measurement. The
+        # consumer's own count is current, while the management API's queue depth lags by up to 5 s.
+        warmup = warm_up(consumer, time.sleep, chunk_seconds=5, max_seconds=15,
+                         may_continue=lambda: consumer.processed_total() < 0.4 * backlog)
         if profile:
             start_recording(consumer, 20, out_dir, "consumer")
         shared = SharedCpu()
@@ -207,6 +235,7 @@ def drain(java, jvm_options, jar, concurrency, seconds_limit, out_dir, profile):
         "window_s": last_time - first_time,
         "cpu_seconds": cpu,
         "shared": shared_usage,
+        "warmup": warmup,
         "ready_s": consumer.ready_seconds,
         "peak_rss_mb": consumer.peak_rss_mb,
     }

@@ -147,6 +147,20 @@ class Service:
         """Return user plus system CPU seconds of the JVM so far."""
         return process_cpu_seconds(self.pid)
 
+    def compiler_cpu_seconds(self):
+        """Return the CPU seconds of the JVM's JIT compiler threads so far, from /proc/PID/task/*/stat."""
+        total = 0
+        for task in os.listdir(f"/proc/{self.pid}/task"):
+            try:
+                with open(f"/proc/{self.pid}/task/{task}/stat") as stat:
+                    text = stat.read()
+            except FileNotFoundError:
+                continue
+            if "CompilerThre" in text[text.index("(") + 1:text.rindex(")")]:
+                fields = text.rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+        return total / CLOCK_TICKS
+
     def read_peak_rss_mb(self):
         """Return VmHWM, the peak resident set size, in MiB."""
         with open(f"/proc/{self.pid}/status") as status:

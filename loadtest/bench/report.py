@@ -66,6 +66,8 @@ def rows(perftest, run):
          ">= 0.7 x PerfTest",
          f"{perftest['consume_rate']:.0f}", f"{drain['rate']:.0f} ({consume_ratio:.2f} x)",
          verdict(consume_ratio >= 0.7)),
+        ("warm-up before measuring, JIT compiler share of a core in its last chunk: producer / consumer", "", "",
+         f"{warmup_cell(producer.get('warmup'))} / {warmup_cell(drain.get('warmup'))}", ""),
         ("producer CPU at max: s per 1000 requests", "", "",
          f"{1000 * maximum['cpu_seconds'] / max(1, maximum['accepted']):.2f} s", ""),
         ("consumer CPU in drain: s per 1000 messages", "", "",
@@ -88,6 +90,13 @@ def rows(perftest, run):
     table += leveling_rows(run.get("leveling"))
     table += scaling_rows(run.get("scaling"))
     return table
+
+
+def warmup_cell(warmup):
+    """Format the warm-up's length and the JIT's share of a core at its end, or n/a."""
+    if not warmup or warmup.get("last_jit_share") is None:
+        return "n/a"
+    return f"{warmup['seconds']} s, {100 * warmup['last_jit_share']:.0f} %"
 
 
 def fat_jar_cell(ready):
