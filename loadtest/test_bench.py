@@ -40,6 +40,16 @@ class SharedCpuTest(unittest.TestCase):
         self.assertLessEqual(usage["machine_busy"], 1)
 
 
+class ReadStatTest(unittest.TestCase):
+
+    def test_own_process_name_and_cpu(self):
+        name, seconds = processes.read_stat(f"/proc/{os.getpid()}/stat")
+
+        with open(f"/proc/{os.getpid()}/comm") as comm:
+            self.assertEqual(name, comm.read().strip())
+        self.assertGreater(seconds, 0)
+
+
 class SharedCellTest(unittest.TestCase):
 
     def test_per_thousand_messages_and_busy_share(self):

@@ -23,12 +23,18 @@ class BenchmarkError(RuntimeError):
     """A tool or service that the run needs failed, so the run cannot produce its numbers."""
 
 
+def read_stat(path):
+    """Return the name and the user plus system CPU seconds from a /proc stat file of a process or thread."""
+    with open(path) as stat:
+        text = stat.read()
+    # The name may contain spaces and parentheses, so the fields are counted after its last closing parenthesis.
+    fields = text.rsplit(")", 1)[1].split()
+    return text[text.index("(") + 1:text.rindex(")")], (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
 def process_cpu_seconds(pid):
     """Return user plus system CPU seconds of a process so far, from /proc/PID/stat."""
-    with open(f"/proc/{pid}/stat") as stat:
-        # The command name may contain spaces, so count the fields after its closing parenthesis.
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return read_stat(f"/proc/{pid}/stat")[1]
 
 
 def oldest_pid(pattern):
@@ -149,17 +155,17 @@ class Service:
 
     def compiler_cpu_seconds(self):
         """Return the CPU seconds of the JVM's JIT compiler threads so far, from /proc/PID/task/*/stat."""
-        total = 0
+        total = 0.0
         for task in os.listdir(f"/proc/{self.pid}/task"):
             try:
-                with open(f"/proc/{self.pid}/task/{task}/stat") as stat:
-                    text = stat.read()
+                name, seconds = read_stat(f"/proc/{self.pid}/task/{task}/stat")
             except FileNotFoundError:
+                # The thread ended between the listing and the read.
                 continue
-            if "CompilerThre" in text[text.index("(") + 1:text.rindex(")")]:
-                fields = text.rsplit(")", 1)[1].split()
-                total += int(fields[11]) + int(fields[12])
-        return total / CLOCK_TICKS
+            # Linux cuts thread names to 15 characters: "C2 CompilerThread0" reads "C2 CompilerThre".
+            if "CompilerThre" in name:
+                total += seconds
+        return total
 
     def read_peak_rss_mb(self):
         """Return VmHWM, the peak resident set size, in MiB."""

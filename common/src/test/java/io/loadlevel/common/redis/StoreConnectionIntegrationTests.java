@@ -81,7 +81,7 @@ class StoreConnectionIntegrationTests {
     @Test
     void slowCallTimesOut() {
         try (StoreConnection connection = connection(Duration.ofMillis(200))) {
-            // BLPOP on a key nobody pushes to holds the reply for a second.
+            // BLPOP on a key that no test pushes to replies only after its one-second timeout.
             CompletableFuture<?> call =
                     connection.call(redis -> redis.blpop(1, "loadlevel:test:never-pushed:" + UUID.randomUUID()));
 

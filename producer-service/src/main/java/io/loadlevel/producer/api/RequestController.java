@@ -28,8 +28,8 @@ import org.springframework.web.servlet.support.ServletUriComponentsBuilder;
 /**
  * Accepts requests and reports their status.
  *
- * <p>Both handlers answer through {@link ResponseWaiter}: on platform threads they return a future, so the servlet
- * thread is released while the broker confirms or Redis responds; on virtual threads the request thread waits.
+ * <p>Both handlers respond through {@link ResponseWaiter}. On platform threads they return a future, so the servlet
+ * thread is released while the broker confirms or Redis replies. On virtual threads the request thread waits.
  */
 @RestController
 @RequestMapping(RequestController.BASE_PATH)
