@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -42,6 +43,7 @@ class ConsumerProcessIntegrationTests {
     private static final TestTopology TOPOLOGY = TestTopology.unique("process");
     private static final HttpClient HTTP = HttpClient.newHttpClient();
     private static final JsonMapper JSON = JsonMapper.builder().build();
+    private static final Pattern LOG_ENTRY_START = Pattern.compile("^\\d{4}-\\d{2}-\\d{2}T");
 
     private static CachingConnectionFactory connectionFactory;
     private static RabbitAdmin admin;
@@ -196,7 +198,29 @@ class ConsumerProcessIntegrationTests {
         assertThat(statuses).doesNotContainKey("PROCESSING");
         await().atMost(Duration.ofSeconds(5))
                 .untilAsserted(() -> assertThat(depth()).isEqualTo(10));
-        assertThat(consumer.logText()).doesNotContain("Exception");
+        String log = withoutStopRaceWarnings(consumer.logText());
+        assertThat(log).doesNotContain("Exception").doesNotContain(" ERROR ");
+    }
+
+    /**
+     * Removes the WARN Spring AMQP's listener container logs when a listener thread reads from the channel a forced
+     * stop just closed (a race in the container, reply code 200). Every other warning and stack trace stays.
+     */
+    private static String withoutStopRaceWarnings(String log) {
+        List<String> entries = new ArrayList<>();
+        for (String line : log.split("\n", -1)) {
+            if (entries.isEmpty() || LOG_ENTRY_START.matcher(line).find()) {
+                entries.add(line);
+            } else {
+                entries.set(entries.size() - 1, entries.get(entries.size() - 1) + "\n" + line);
+            }
+        }
+        return entries.stream()
+                .filter(entry -> !(entry.contains(" WARN ")
+                        && entry.contains("Consumer raised exception")
+                        && entry.contains("ShutdownSignalException: clean channel shutdown")
+                        && entry.contains("reply-code=200")))
+                .collect(Collectors.joining("\n"));
     }
 
     private ServiceProcess startConsumer(Map<String, String> settings) throws Exception {
