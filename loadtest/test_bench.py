@@ -2,6 +2,7 @@
 
 import importlib.util
 import os
+import shutil
 import sys
 import unittest
 
@@ -140,3 +141,58 @@ class FatJarCellTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class FixedRateLeadInTest(unittest.TestCase):
+    """Runs the compiled load generator against a local HTTP server that responds 202 to every POST."""
+
+    @classmethod
+    def setUpClass(cls):
+        import http.server
+        import tempfile
+        import threading
+
+        class Accepting(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers["Content-Length"]))
+                self.send_response(202)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        cls.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Accepting)
+        threading.Thread(target=cls.server.serve_forever, daemon=True).start()
+        cls.out_dir = tempfile.mkdtemp(prefix="fixed-rate-test-")
+        cls.java = shutil.which("java")
+        phases.compile_load_generator(cls.java, cls.out_dir)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.shutdown()
+        cls.server.server_close()
+
+    def run_load(self, lead_in_seconds):
+        url = f"http://127.0.0.1:{self.server.server_port}/api/v1/requests"
+        return phases.fixed_rate(self.java, url, 100, 1, 2, '{"n":{n}}', os.path.join(self.out_dir, "load.log"),
+                                 lead_in_seconds=lead_in_seconds)
+
+    def test_lead_in_requests_are_not_counted(self):
+        summary = self.run_load(lead_in_seconds=1)
+        self.assertEqual(summary["planned"], 100)
+        self.assertEqual(summary["completed"], 100)
+        self.assertEqual(summary["statuses"], {"202": 100})
+
+    def test_measured_window_starts_after_the_lead_in(self):
+        import time
+        started_ms = time.time() * 1000
+        summary = self.run_load(lead_in_seconds=1)
+        self.assertGreaterEqual(summary["start_epoch_ms"], started_ms + 1000)
+
+    def test_no_lead_in_counts_everything(self):
+        summary = self.run_load(lead_in_seconds=0)
+        self.assertEqual(summary["planned"], 100)
+        self.assertEqual(summary["completed"], 100)

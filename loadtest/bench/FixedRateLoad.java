@@ -23,16 +23,20 @@ import java.util.concurrent.locks.LockSupport;
  * a lower offered rate (the correction wrk2 makes). A connection that falls behind sends at once and never skips a
  * request. Every {@code {n}} in the body template is replaced with the request's sequence number.
  *
+ * <p>An optional lead-in runs the same schedule for some seconds before the measured part and records nothing, so
+ * the generator's own class loading and JIT compilation do not count as the server's latency.
+ *
  * <p>Run with the JDK's source launcher, or compiled, which saves the compile on every start:
- * {@code java FixedRateLoad.java URL RATE DURATION_SECONDS CONNECTIONS BODY_TEMPLATE}
+ * {@code java FixedRateLoad.java URL RATE DURATION_SECONDS CONNECTIONS BODY_TEMPLATE [LEAD_IN_SECONDS]}
  */
 public class FixedRateLoad {
 
     private static final long GRACE_NANOS = 10_000_000_000L;
 
     public static void main(String[] args) throws Exception {
-        if (args.length != 5) {
-            System.err.println("usage: java FixedRateLoad.java URL RATE DURATION_SECONDS CONNECTIONS BODY_TEMPLATE");
+        if (args.length != 5 && args.length != 6) {
+            System.err.println("usage: java FixedRateLoad.java URL RATE DURATION_SECONDS CONNECTIONS BODY_TEMPLATE"
+                    + " [LEAD_IN_SECONDS]");
             System.exit(2);
         }
         URI uri = URI.create(args[0]);
@@ -40,14 +44,20 @@ public class FixedRateLoad {
         double durationSeconds = Double.parseDouble(args[2]);
         int connections = Integer.parseInt(args[3]);
         String template = args[4];
-        long total = Math.round(rate * durationSeconds);
-        long startNanos = System.nanoTime() + 200_000_000L;
-        long startEpochMillis = System.currentTimeMillis() + 200L;
+        double leadInSeconds = args.length == 6 ? Double.parseDouble(args[5]) : 0;
+        long leadIn = Math.round(rate * leadInSeconds);
+        long total = leadIn + Math.round(rate * durationSeconds);
+        // The schedule starts with the lead-in; the times reported are those of the measured part.
+        long leadInNanos = (long) (leadIn / rate * 1e9);
+        long scheduleNanos = System.nanoTime() + 200_000_000L;
+        long startNanos = scheduleNanos + leadInNanos;
+        long startEpochMillis = System.currentTimeMillis() + 200L + leadInNanos / 1_000_000;
         long deadlineNanos = startNanos + (long) (durationSeconds * 1e9) + GRACE_NANOS;
 
         List<Worker> workers = new ArrayList<>();
         for (int i = 0; i < connections; i++) {
-            Worker worker = new Worker(uri, template, i, connections, total, rate, startNanos, deadlineNanos);
+            Worker worker =
+                    new Worker(uri, template, i, connections, leadIn, total, rate, scheduleNanos, deadlineNanos);
             workers.add(worker);
             worker.start();
         }
@@ -55,7 +65,7 @@ public class FixedRateLoad {
             worker.join();
         }
         long endNanos = workers.stream().mapToLong(w -> w.lastDoneNanos).max().orElse(startNanos);
-        printSummary(workers, total, rate, (endNanos - startNanos) / 1e9, startEpochMillis);
+        printSummary(workers, total - leadIn, rate, Math.max(0, endNanos - startNanos) / 1e9, startEpochMillis);
     }
 
     private static void printSummary(
@@ -115,6 +125,7 @@ public class FixedRateLoad {
         private final String template;
         private final int index;
         private final int connections;
+        private final long leadIn;
         private final long total;
         private final double rate;
         private final long startNanos;
@@ -128,13 +139,14 @@ public class FixedRateLoad {
         private InputStream in;
         private OutputStream out;
 
-        Worker(URI uri, String template, int index, int connections, long total, double rate, long startNanos,
-                long deadlineNanos) {
+        Worker(URI uri, String template, int index, int connections, long leadIn, long total, double rate,
+                long startNanos, long deadlineNanos) {
             super("load-" + index);
             this.uri = uri;
             this.template = template;
             this.index = index;
             this.connections = connections;
+            this.leadIn = leadIn;
             this.total = total;
             this.rate = rate;
             this.startNanos = startNanos;
@@ -156,11 +168,15 @@ public class FixedRateLoad {
                 try {
                     int status = send(template.replace("{n}", Long.toString(n)));
                     long doneNanos = System.nanoTime();
-                    statuses.merge(status, 1L, Long::sum);
-                    record(doneNanos - dueNanos);
-                    lastDoneNanos = doneNanos;
+                    if (n >= leadIn) {
+                        statuses.merge(status, 1L, Long::sum);
+                        record(doneNanos - dueNanos);
+                        lastDoneNanos = doneNanos;
+                    }
                 } catch (IOException ex) {
-                    errors++;
+                    if (n >= leadIn) {
+                        errors++;
+                    }
                     closeQuietly();
                 }
             }
