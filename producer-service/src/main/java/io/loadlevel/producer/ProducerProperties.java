@@ -1,5 +1,7 @@
 package io.loadlevel.producer;
 
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotNull;
 import java.time.Duration;
 import org.springframework.boot.context.properties.ConfigurationProperties;
@@ -15,6 +17,7 @@ import org.springframework.validation.annotation.Validated;
  * @param retryAfter Retry-After sent with a 503 when the broker nacks, returns or does not confirm in time
  * @param maxRetryAfter upper bound of the Retry-After derived from the drain rate for a full queue
  * @param idempotencyTtl time an Idempotency-Key is remembered after its last use
+ * @param publishChannels channels, each with its own publishing thread, that requests are published on
  */
 @Validated
 @ConfigurationProperties("loadlevel.producer")
@@ -23,4 +26,5 @@ public record ProducerProperties(
         @NotNull @DefaultValue("64KB") DataSize maxBodySize,
         @NotNull @DefaultValue("5s") Duration retryAfter,
         @NotNull @DefaultValue("60s") Duration maxRetryAfter,
-        @NotNull @DefaultValue("24h") Duration idempotencyTtl) {}
+        @NotNull @DefaultValue("24h") Duration idempotencyTtl,
+        @Min(1) @Max(64) @DefaultValue("2") int publishChannels) {}

@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
@@ -22,23 +23,27 @@ import org.springframework.amqp.rabbit.connection.ConnectionUnblockedEvent;
 import org.springframework.amqp.rabbit.connection.CorrelationData;
 import org.springframework.amqp.rabbit.connection.CorrelationData.Confirm;
 import org.springframework.amqp.rabbit.core.RabbitTemplate;
+import org.springframework.beans.factory.DisposableBean;
 import org.springframework.context.event.EventListener;
 import org.springframework.stereotype.Component;
 
 /**
  * Publishes envelopes as persistent, mandatory messages and completes when the broker has confirmed them.
  *
- * <p>No thread waits for the confirm: the returned future completes on the AMQP connection's thread when the confirm
+ * <p>Messages go out on the few long-lived channels of {@link PublishLanes}. No request thread waits for the confirm: the returned future completes on the AMQP connection's thread when the confirm
  * arrives, or on the timeout scheduler. Spring AMQP delivers a return before the confirm of the same message, so an
  * unroutable message is known as returned by the time its ack arrives.
  */
 @Component
-public class RequestPublisher {
+public class RequestPublisher implements DisposableBean {
 
     private static final Logger log = LoggerFactory.getLogger(RequestPublisher.class);
     private static final Duration WARNING_INTERVAL = Duration.ofSeconds(10);
 
-    private final RabbitTemplate rabbitTemplate;
+    /** Messages that may wait for a publishing channel: about two seconds at the benchmark's maximum rate. */
+    private static final int LANE_CAPACITY = 10_000;
+
+    private final PublishLanes lanes;
     private final RequestMessageCodec codec;
     private final TopologyProperties topology;
     private final ProducerProperties properties;
@@ -54,7 +59,7 @@ public class RequestPublisher {
             ProducerProperties properties,
             IngressMetrics metrics,
             QueueDepthMonitor depthMonitor) {
-        this.rabbitTemplate = rabbitTemplate;
+        this.lanes = new PublishLanes(rabbitTemplate, properties.publishChannels(), LANE_CAPACITY);
         this.codec = codec;
         this.topology = topology;
         this.properties = properties;
@@ -86,19 +91,23 @@ public class RequestPublisher {
         }
         CorrelationData correlation = new CorrelationData(envelope.id().toString());
         long startNanos = System.nanoTime();
-        try {
-            rabbitTemplate.send(topology.exchange(), topology.routingKey(), codec.toMessage(envelope), correlation);
-        } catch (AmqpException ex) {
-            return CompletableFuture.completedFuture(
-                    rejected(envelope, RejectionReason.BROKER_UNAVAILABLE, String.valueOf(ex.getMessage())));
-        }
-        return correlation
-                .getFuture()
+        return lanes.send(topology.exchange(), topology.routingKey(), codec.toMessage(envelope), correlation)
+                .thenCompose(sent -> correlation.getFuture())
                 .orTimeout(properties.confirmTimeout().toMillis(), TimeUnit.MILLISECONDS)
                 .handle((confirm, error) -> {
+                    Throwable cause = error instanceof CompletionException ? error.getCause() : error;
+                    if (cause instanceof AmqpException sendFailure) {
+                        return rejected(
+                                envelope, RejectionReason.BROKER_UNAVAILABLE, String.valueOf(sendFailure.getMessage()));
+                    }
                     metrics.confirmLatency(Duration.ofNanos(System.nanoTime() - startNanos));
-                    return classify(envelope, correlation, confirm, error);
+                    return classify(envelope, correlation, confirm, cause);
                 });
+    }
+
+    @Override
+    public void destroy() throws InterruptedException {
+        lanes.close();
     }
 
     private PublishResult classify(
