@@ -140,7 +140,7 @@ def fixed_rate(java, url, rate, seconds, connections, body, log_path, lead_in_se
 
 
 # The half-rate generator starts in a new JVM, whose class loading and JIT compilation counted as the producer's
-# latency: a half-rate p99 of 100 to 155 ms on Temurin 25 without this lead-in, 13 ms with it.
+# latency: a half-rate p99 of 62 to 155 ms on Temurin 25 without this lead-in, 13 ms with it.
 HALF_RATE_LEAD_IN_SECONDS = 5
 
 # Warm-up ends once the JIT compiler threads used less than this share of one core over a chunk.
@@ -166,7 +166,7 @@ def warm_up(service, run_chunk, chunk_seconds, max_seconds, may_continue=lambda:
     return {"seconds": elapsed, "last_jit_share": share}
 
 
-def producer_phases(service, java, connections, seconds, out_dir, profile):
+def producer_phases(service, java, connections, seconds, out_dir):
     """Find the producer's maximum sustainable rate with wrk, then measure it open-loop at half that rate."""
     url = f"http://127.0.0.1:{service.port}/api/v1/requests"
     warmup = warm_up(service, lambda chunk: wrk(url, connections, chunk, ORDER_BODY,
@@ -187,12 +187,17 @@ def producer_phases(service, java, connections, seconds, out_dir, profile):
     half = fixed_rate(java, url, maximum["rate"] / 2, seconds, connections, ORDER_BODY,
                       os.path.join(out_dir, "fixed-half.log"), lead_in_seconds=HALF_RATE_LEAD_IN_SECONDS)
     service.read_peak_rss_mb()
-    if profile:
-        # An extra window after the measured ones: recording the measured window cost Java 17's producer about two
-        # thirds of its rate and 40 MB of RSS.
-        start_recording(service, seconds, out_dir, "producer")
-        wrk(url, maximum["connections"], seconds + 1, ORDER_BODY, os.path.join(out_dir, "wrk-profile.log"))
     return {"max": maximum, "half": half, "message_size": message_size, "warmup": warmup}
+
+
+def profile_producer(service, connections, seconds, out_dir):
+    """Record the producer under one more max-rate wrk window, after everything measured and its peak RSS.
+
+    Recording the measured window itself cost Java 17's producer about two thirds of its rate and 40 MB of RSS.
+    """
+    url = f"http://127.0.0.1:{service.port}/api/v1/requests"
+    start_recording(service, seconds, out_dir, "producer")
+    wrk(url, connections, seconds + 1, ORDER_BODY, os.path.join(out_dir, "wrk-profile.log"))
 
 
 def start_recording(service, seconds, out_dir, name):
@@ -235,7 +240,8 @@ def drain(java, jvm_options, jar, concurrency, seconds_limit, out_dir, profile):
         if profile:
             profile_rest_of_drain(consumer, out_dir)
     finally:
-        consumer.stop()
+        # The recording's own memory must not count as the consumer's peak.
+        consumer.stop(read_rss=not profile)
     processed = last_count - first_count
     return {
         "rate": processed / (last_time - first_time) if last_time > first_time else 0.0,

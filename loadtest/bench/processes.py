@@ -196,11 +196,12 @@ class Service:
         count = self.processed_total()
         return (before + time.monotonic()) / 2, count
 
-    def stop(self, timeout=40.0):
-        """Read the peak RSS, send SIGTERM, and SIGKILL after `timeout` seconds."""
+    def stop(self, timeout=40.0, read_rss=True):
+        """Read the peak RSS unless told not to, send SIGTERM, and SIGKILL after `timeout` seconds."""
         if self.process.poll() is not None:
             return
-        self.read_peak_rss_mb()
+        if read_rss:
+            self.read_peak_rss_mb()
         self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(timeout=timeout)
