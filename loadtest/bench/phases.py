@@ -27,10 +27,14 @@ TOPOLOGY_ARGUMENTS = [
     "--loadlevel.topology.dead-letter-queue=bench.dead",
     # Room for the backlog of the producer phases, which the drain phase consumes. The default is 100000.
     "--loadlevel.topology.max-length=400000",
+    # Every Redis key of the run goes under bench:, which the run deletes at its end. Ledger and effect keys under
+    # the default prefixes used to stay behind and expire during the next run.
     "--loadlevel.status.key-prefix=bench:status:",
+    "--loadlevel.status.ledger-key-prefix=bench:processed:",
+    "--loadlevel.status.effect-key-prefix=bench:effect:",
     "--loadlevel.status.ttl=15m",
 ]
-STATUS_KEY_PATTERN = "bench:status:*"
+BENCH_KEY_PATTERN = "bench:*"
 ORDER_BODY = (
     '{"type":"order","key":"o-{n}","payload":{"orderId":"o-{n}","customerId":"c-1042","currency":"EUR",'
     '"total":45.47,"items":[{"sku":"sku-1001","quantity":2,"unitPrice":19.99},'
