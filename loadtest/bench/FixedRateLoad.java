@@ -47,7 +47,7 @@ public class FixedRateLoad {
         double leadInSeconds = args.length == 6 ? Double.parseDouble(args[5]) : 0;
         long leadIn = Math.round(rate * leadInSeconds);
         long total = leadIn + Math.round(rate * durationSeconds);
-        // The schedule starts with the lead-in; the times reported are those of the measured part.
+        // The schedule starts with the lead-in. The reported times are those of the measured part.
         long leadInNanos = (long) (leadIn / rate * 1e9);
         long scheduleNanos = System.nanoTime() + 200_000_000L;
         long startNanos = scheduleNanos + leadInNanos;

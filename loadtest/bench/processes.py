@@ -197,7 +197,7 @@ class Service:
         return (before + time.monotonic()) / 2, count
 
     def stop(self, timeout=40.0, read_rss=True):
-        """Read the peak RSS unless told not to, send SIGTERM, and SIGKILL after `timeout` seconds."""
+        """Read the peak RSS unless read_rss is false, send SIGTERM, and SIGKILL after `timeout` seconds."""
         if self.process.poll() is not None:
             return
         if read_rss:

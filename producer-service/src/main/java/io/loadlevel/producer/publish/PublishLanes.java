@@ -22,7 +22,7 @@ import org.springframework.amqp.rabbit.core.RabbitTemplate;
  * arrived, and hands each returned channel to a task that waits for them. Requests that each call
  * {@link RabbitTemplate#send} therefore spread over about one channel per request in flight, each with one confirm
  * outstanding, and pay a checkout, a return and a waiting task per message. A lane instead keeps its channel through
- * {@link RabbitTemplate#invoke} and sends everything queued for it in a row, so the broker sees a few channels with
+ * {@link RabbitTemplate#invoke} and sends everything queued for it in a row, so the broker gets a few channels with
  * many confirms in flight. Confirms, returns and the correlation stay with the template.
  *
  * <p>A lane releases its channel after one idle second and after a failed send, and takes a new one for the next
@@ -44,7 +44,7 @@ final class PublishLanes implements AutoCloseable {
      * Starts the lanes.
      *
      * @param lanes number of publishing threads, and so of channels in use at most
-     * @param capacity messages that may wait for a lane; a send beyond it fails with {@link LanesFullException}
+     * @param capacity messages that may wait for a lane, beyond which a send fails with {@link LanesFullException}
      */
     PublishLanes(RabbitTemplate rabbitTemplate, int lanes, int capacity) {
         this.rabbitTemplate = rabbitTemplate;
@@ -60,7 +60,7 @@ final class PublishLanes implements AutoCloseable {
 
     /**
      * Queues a message for the next free lane. The returned future completes once the message is written to a
-     * channel, or exceptionally with the {@link AmqpException} that prevented it; the confirm then arrives on the
+     * channel, or exceptionally with the {@link AmqpException} that prevented it. The confirm then arrives on the
      * correlation's own future.
      */
     CompletableFuture<Void> send(String exchange, String routingKey, Message message, CorrelationData correlation) {
@@ -107,7 +107,11 @@ final class PublishLanes implements AutoCloseable {
                 // Either no channel could be opened, or a send failed and the channel was left behind.
                 first.sent().completeExceptionally(ex);
                 int failed = failQueued(ex);
-                log.debug("Publishing lane failed; {} waiting messages failed with it", failed, ex);
+                log.debug(
+                        "Publishing lane failed at request {}, and {} waiting messages failed with it",
+                        first.correlation().getId(),
+                        failed,
+                        ex);
             }
         }
     }
@@ -162,8 +166,8 @@ final class PublishLanes implements AutoCloseable {
     static final class LanesFullException extends AmqpException {
 
         LanesFullException(int capacity) {
-            super(capacity + " messages already wait for a publishing channel, so the broker is not keeping up;"
-                    + " retry later");
+            super(capacity + " messages already wait for a publishing channel, so the broker is not keeping up."
+                    + " Retry later.");
         }
     }
 
@@ -171,7 +175,7 @@ final class PublishLanes implements AutoCloseable {
     static final class LanesClosedException extends AmqpException {
 
         LanesClosedException() {
-            super("the producer is shutting down and publishes no more messages; retry on another instance");
+            super("the producer is shutting down and publishes no more messages. Retry on another instance.");
         }
     }
 }

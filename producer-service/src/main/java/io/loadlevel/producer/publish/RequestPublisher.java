@@ -30,8 +30,9 @@ import org.springframework.stereotype.Component;
 /**
  * Publishes envelopes as persistent, mandatory messages and completes when the broker has confirmed them.
  *
- * <p>Messages go out on the few long-lived channels of {@link PublishLanes}. No request thread waits for the confirm: the returned future completes on the AMQP connection's thread when the confirm
- * arrives, or on the timeout scheduler. Spring AMQP delivers a return before the confirm of the same message, so an
+ * <p>Messages go out on the few long-lived channels of {@link PublishLanes}. No request thread waits for the confirm,
+ * because the returned future completes on the AMQP connection's thread when the confirm arrives, or on the timeout
+ * scheduler. Spring AMQP delivers a return before the confirm of the same message, so an
  * unroutable message is known as returned by the time its ack arrives.
  */
 @Component

@@ -38,7 +38,7 @@ import org.springframework.amqp.rabbit.core.RabbitTemplate;
 /** The publishing lanes against the real broker, an unreachable port and a port that never completes a handshake. */
 class PublishLanesIntegrationTests {
 
-    private static final Duration ANSWER_TIMEOUT = Duration.ofSeconds(20);
+    private static final Duration RESULT_TIMEOUT = Duration.ofSeconds(20);
 
     private final List<AutoCloseable> cleanUp = new ArrayList<>();
     private String queue;
@@ -92,16 +92,16 @@ class PublishLanesIntegrationTests {
         CompletableFuture.allOf(submissions.toArray(CompletableFuture[]::new)).get();
 
         for (CompletableFuture<Void> sent : sends) {
-            assertThat(sent).succeedsWithin(ANSWER_TIMEOUT);
+            assertThat(sent).succeedsWithin(RESULT_TIMEOUT);
         }
         for (CorrelationData correlation : correlations) {
-            Confirm confirm = correlation.getFuture().get(ANSWER_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+            Confirm confirm = correlation.getFuture().get(RESULT_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
             assertThat(confirm.ack())
                     .as("broker confirmed %s", correlation.getId())
                     .isTrue();
             assertThat(correlation.getReturned()).isNull();
         }
-        await().atMost(ANSWER_TIMEOUT).until(() -> messageCount() == 1600);
+        await().atMost(RESULT_TIMEOUT).until(() -> messageCount() == 1600);
         assertThat(channelsOpened.get())
                 .as("channels opened for 1600 sends on 2 lanes")
                 .isLessThanOrEqualTo(2);
@@ -114,8 +114,8 @@ class PublishLanesIntegrationTests {
 
         CompletableFuture<Void> sent = lanes.send("", queue + ".missing", message(), correlation);
 
-        assertThat(sent).succeedsWithin(ANSWER_TIMEOUT);
-        Confirm confirm = correlation.getFuture().get(ANSWER_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        assertThat(sent).succeedsWithin(RESULT_TIMEOUT);
+        Confirm confirm = correlation.getFuture().get(RESULT_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
         assertThat(confirm.ack()).isTrue();
         assertThat(correlation.getReturned()).as("returned message").isNotNull();
         assertThat(correlation.getReturned().getReplyText()).isEqualTo("NO_ROUTE");
@@ -133,7 +133,7 @@ class PublishLanesIntegrationTests {
 
         for (CompletableFuture<Void> sent : sends) {
             assertThat(sent)
-                    .failsWithin(ANSWER_TIMEOUT)
+                    .failsWithin(RESULT_TIMEOUT)
                     .withThrowableThat()
                     .havingRootCause()
                     .isInstanceOf(ConnectException.class);
@@ -168,7 +168,7 @@ class PublishLanesIntegrationTests {
         PublishLanes lanes = lanes(factory, 1, 5);
 
         CompletableFuture<Void> first = lanes.send("", queue, message(), correlation());
-        await().atMost(ANSWER_TIMEOUT).until(() -> !accepted.isEmpty());
+        await().atMost(RESULT_TIMEOUT).until(() -> !accepted.isEmpty());
         List<CompletableFuture<Void>> waiting = new ArrayList<>();
         for (int i = 0; i < 5; i++) {
             waiting.add(lanes.send("", queue, message(), correlation()));
@@ -179,11 +179,11 @@ class PublishLanesIntegrationTests {
         assertThatThrownBy(beyond::join)
                 .cause()
                 .isInstanceOf(PublishLanes.LanesFullException.class)
-                .hasMessage("5 messages already wait for a publishing channel, so the broker is not keeping up;"
-                        + " retry later");
-        assertThat(first).failsWithin(ANSWER_TIMEOUT);
+                .hasMessage("5 messages already wait for a publishing channel, so the broker is not keeping up."
+                        + " Retry later.");
+        assertThat(first).failsWithin(RESULT_TIMEOUT);
         for (CompletableFuture<Void> sent : waiting) {
-            assertThat(sent).failsWithin(ANSWER_TIMEOUT);
+            assertThat(sent).failsWithin(RESULT_TIMEOUT);
         }
     }
 
@@ -191,7 +191,7 @@ class PublishLanesIntegrationTests {
     void closedLanesRejectSends() throws Exception {
         PublishLanes lanes = lanes(publishingFactory(LocalServices.endpoints().rabbitPort()), 2, 10);
         CompletableFuture<Void> before = lanes.send("", queue, message(), correlation());
-        assertThat(before).succeedsWithin(ANSWER_TIMEOUT);
+        assertThat(before).succeedsWithin(RESULT_TIMEOUT);
 
         lanes.close(Duration.ofSeconds(5));
         CompletableFuture<Void> after = lanes.send("", queue, message(), correlation());
